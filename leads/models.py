@@ -1,0 +1,210 @@
+"""The local mirror of BotPenguin chats and leads, the sync log and the change log.
+
+BotPenguin is the source of truth. `Lead` rows are written by the sync (from GET /inbox/direct/chats)
+and by `leads.services` after BotPenguin accepted a PUT. Nothing else writes them.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from leads.botpenguin.records import STATUS_LABELS
+from leads.botpenguin.safety import safe_http_url
+
+
+class Status(models.TextChoices):
+    OPEN = "OPEN", STATUS_LABELS["OPEN"]
+    INPROGRESS = "INPROGRESS", STATUS_LABELS["INPROGRESS"]
+    REVIEW = "REVIEW", STATUS_LABELS["REVIEW"]
+    ONHOLD = "ONHOLD", STATUS_LABELS["ONHOLD"]
+    # The API's own spelling; shown to people as "Dependency".
+    DEPENDANCY = "DEPENDANCY", STATUS_LABELS["DEPENDANCY"]
+    CLOSED = "CLOSED", STATUS_LABELS["CLOSED"]
+
+
+class Lead(models.Model):
+    """One BotPenguin chat user (a lead, or a non-lead chat), as last seen or last written."""
+
+    # Identity
+    bot_id = models.CharField(max_length=255)
+    customer_id = models.CharField(max_length=255)
+    uuid = models.CharField(max_length=255)
+    remote_id = models.CharField("BotPenguin _id", max_length=255, blank=True)
+    is_lead = models.BooleanField(default=True, help_text="Listed with type=lead (else non-lead)")
+
+    # Fields the PUT can write
+    name = models.CharField(max_length=1000, blank=True)
+    email = models.CharField(max_length=1000, blank=True)
+    phone = models.CharField(max_length=1000, blank=True)
+    dial_code = models.CharField(max_length=16, blank=True, help_text='Always with "+", e.g. +91')
+    picture = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    agent_id = models.CharField(max_length=255, blank=True, help_text='"" when unassigned')
+    tags = models.JSONField(default=list, blank=True)
+    notes = models.JSONField(default=list, blank=True, help_text="[{id, title, description}]")
+    attributes = models.JSONField(default=list, blank=True, help_text="[{key, value}]")
+
+    # Read-only extras of the GET
+    city = models.CharField(max_length=1000, blank=True)
+    country = models.CharField(max_length=1000, blank=True)
+    gender = models.CharField(max_length=1000, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    last_message_by = models.CharField(max_length=255, blank=True)
+    last_message_text = models.TextField(blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    is_online = models.BooleanField(default=False)
+    website_visits = models.IntegerField(default=0)
+    remote_created_at = models.DateTimeField(null=True, blank=True)
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
+
+    # Bookkeeping
+    raw = models.JSONField(default=dict, blank=True, help_text="The chat exactly as last listed")
+    raw_hash = models.CharField(max_length=64, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    missing_since = models.DateTimeField(
+        null=True, blank=True, help_text="Set by a full sync that did not list this chat"
+    )
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on every local change")
+
+    class Meta:
+        ordering = ["-remote_updated_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bot_id", "uuid"], name="lead_unique_bot_uuid"),
+        ]
+        indexes = [
+            # The list: one kind (lead / non-lead), newest first, optionally by status or agent.
+            models.Index(fields=["is_lead", "-remote_updated_at", "-id"], name="lead_kind_updated"),
+            models.Index(
+                fields=["is_lead", "status", "-remote_updated_at", "-id"], name="lead_kind_status"
+            ),
+            models.Index(
+                fields=["is_lead", "agent_id", "-remote_updated_at", "-id"], name="lead_kind_agent"
+            ),
+            models.Index(fields=["is_lead", "-remote_created_at"], name="lead_kind_created"),
+            models.Index(fields=["is_lead", "name"], name="lead_kind_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.uuid
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, "—")
+
+    @property
+    def phone_display(self) -> str:
+        return f"{self.dial_code} {self.phone}".strip() if self.phone else ""
+
+    @property
+    def picture_url(self) -> str:
+        """The picture only when it is an http(s) URL: never javascript:, data: or worse."""
+        return safe_http_url(self.picture)
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in (self.name or self.email or "?").split() if p]
+        return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+class LeadTag(models.Model):
+    """One row per (lead, tag): makes "leads with tag X" an index lookup on SQLite and PostgreSQL.
+
+    `Lead.tags` keeps the list as BotPenguin orders it; these rows are derived from it and are
+    rewritten whenever the list changes (by the sync or a service).
+    """
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tag_rows")
+    name = models.CharField(max_length=255)
+    key = models.CharField(max_length=255, help_text="casefolded name, for matching")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "key"], name="leadtag_unique_lead_key"),
+        ]
+        indexes = [models.Index(fields=["key", "lead"], name="leadtag_key_lead")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SyncRun(models.Model):
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    kind = models.CharField(max_length=16, default="all")
+    full = models.BooleanField(default=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.RUNNING)
+    pages = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    marked_missing = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # Newest updatedAt seen per listing type ({"lead": iso, "non-lead": iso}): the incremental
+    # mark. Only a succeeded run's marks are used.
+    marks = models.JSONField(default=dict, blank=True)
+    progress = models.JSONField(default=dict, blank=True, help_text="pages and chats so far")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["state", "-started_at"], name="syncrun_state_started")]
+
+    def __str__(self) -> str:
+        return f"Sync {self.pk} ({self.state})"
+
+    @property
+    def seconds(self) -> float | None:
+        if not self.finished_at:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+    def summary(self) -> str:
+        line = (
+            f"{self.pages} pages, {self.created} created, {self.updated} updated, "
+            f"{self.unchanged} unchanged, {self.skipped} skipped"
+        )
+        if self.full:
+            line += f", {self.marked_missing} marked missing"
+        if self.seconds is not None:
+            line += f", {self.seconds:.1f} s"
+        return line
+
+
+class LeadChange(models.Model):
+    """One edit a person made, as sent (or to be sent) to BotPenguin."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=32)
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    body = models.JSONField(default=dict, blank=True, help_text="The PUT body")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "state", "id"], name="change_lead_state"),
+            models.Index(fields=["state", "next_attempt_at"], name="change_state_next"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.lead_id} ({self.state})"

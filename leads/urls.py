@@ -1,0 +1,23 @@
+from django.urls import path
+
+from leads import views
+
+app_name = "leads"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    # The list (leads; ?type=non-lead for the other chats), its export (?_export=csv|xlsx),
+    # in-place status change of a row and bulk actions.
+    path("leads/", views.LeadListView.as_view(), name="list"),
+    path("leads/bulk/", views.bulk_action, name="bulk"),
+    path("leads/<str:uuid>/row-status/", views.row_status, name="row-status"),
+    # The detail page and its forms.
+    path("leads/<str:uuid>/", views.lead_detail, name="detail"),
+    path("leads/<str:uuid>/edit/status/", views.edit_status, name="edit-status"),
+    path("leads/<str:uuid>/edit/note/", views.add_note, name="add-note"),
+    path("leads/<str:uuid>/edit/tags/", views.edit_tags, name="edit-tags"),
+    path("leads/<str:uuid>/edit/contact/", views.edit_contact, name="edit-contact"),
+    # Sync now (staff) and its progress.
+    path("sync/now/", views.sync_now, name="sync-now"),
+    path("sync/status/", views.sync_status, name="sync-status"),
+]

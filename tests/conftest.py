@@ -1,0 +1,47 @@
+"""Shared fixtures: the sandbox on a loopback port, BotPenguin settings pointing at it, users."""
+
+import pytest
+
+from leads.botpenguin.sandbox import Sandbox
+
+SANDBOX_TOKEN = "sandbox-test-token-5f2c"  # distinctive, so tests can scan pages and logs for it
+BOT_ID = "test-bot"
+CUSTOMER_ID = "test-customer"
+
+
+@pytest.fixture
+def sandbox():
+    """A fresh, empty sandbox served on 127.0.0.1 (random port) for one test."""
+    box = Sandbox(token=SANDBOX_TOKEN, bot_id=BOT_ID, customer_id=CUSTOMER_ID, page_size=20)
+    running = box.serve()
+    try:
+        yield running
+    finally:
+        running.shutdown()
+
+
+@pytest.fixture
+def botpenguin(settings, sandbox):
+    """Django settings pointing at the test sandbox; yields the running sandbox."""
+    settings.BOTPENGUIN_API_URL = sandbox.url
+    settings.BOTPENGUIN_API_TOKEN = SANDBOX_TOKEN
+    settings.BOTPENGUIN_BOT_ID = BOT_ID
+    settings.BOTPENGUIN_CUSTOMER_ID = CUSTOMER_ID
+    settings.BOTPENGUIN_READ_TIMEOUT = 5
+    settings.BOTPENGUIN_EDIT_TIMEOUT = 2
+    settings.BOTPENGUIN_RETRY_BACKOFF = 0
+    return sandbox
+
+
+@pytest.fixture
+def user(django_user_model):
+    return django_user_model.objects.create_user(
+        username="agent", password="agent-pass-123", first_name="Asha"
+    )
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="boss", password="boss-pass-123", email="boss@example.org"
+    )
