@@ -177,6 +177,8 @@ class BotPenguinClient:
         status = response.status_code
         body = _json_or_none(response)
         message = _api_message(body, response)
+        if self.config.token:
+            message = message.replace(self.config.token, "***")
         if status in (401, 403):
             raise AuthRejected(status, message)
         if status == 429 or status >= 500:
