@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from django.utils import timezone
 from leads.botpenguin.errors import AuthRejected, BotPenguinError, ConfigurationError
 from leads.botpenguin.records import STATUSES, build_put_body
 from leads.config import check_configured, get_client
-from leads.models import Lead, LeadChange, LeadTag
+from leads.models import Lead, LeadChange, LeadTag, SyncRun
 from leads.sync import tag_rows
 
 logger = logging.getLogger(__name__)
@@ -261,3 +262,27 @@ def _apply(*, lead: Lead, user: User, action: str, changes: dict[str, Any]) -> L
     lead.refresh_from_db()
     change.refresh_from_db()
     return change
+
+
+# --- sync --------------------------------------------------------------------------------------------
+
+SYNC_STALE_AFTER = timedelta(minutes=30)
+
+
+def sync_start(*, user: User, full: bool = False) -> SyncRun:
+    """Start a background sync, or return the one already running (a person clicked twice)."""
+    from leads.tasks import run_sync
+
+    running = (
+        SyncRun.objects.filter(
+            state=SyncRun.State.RUNNING, started_at__gte=timezone.now() - SYNC_STALE_AFTER
+        )
+        .order_by("-started_at")
+        .first()
+    )
+    if running is not None:
+        return running
+    run = SyncRun.objects.create(kind="all", full=full)
+    transaction.on_commit(lambda: run_sync.enqueue(run_id=run.pk, full=full))
+    logger.info("Sync %s started by %s", run.pk, getattr(user, "username", "system"))
+    return run

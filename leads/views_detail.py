@@ -1,10 +1,179 @@
-"""Placeholder until the detail page is built (issue 3)."""
+"""The lead detail page and its edit forms. Each form is its own POST endpoint; on success it
+redirects back to the page (keeping the list's filter), on failure it re-renders the page with
+the error next to the field (or at the top of the form for an API refusal) and the input kept."""
 
-from django.http import Http404
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from leads import list_queries, services
+from leads.forms import (
+    AddTagForm,
+    AttributeFormSet,
+    ContactForm,
+    NoteForm,
+    RemoveTagForm,
+    StatusForm,
+    can_edit_contact,
+)
+from leads.models import Lead
+from leads.views_list import filter_query_string
 
 
-def lead_detail(request, uuid):
-    raise Http404
+def _lead(uuid: str) -> Lead:
+    return get_object_or_404(Lead, uuid=uuid)
 
 
-edit_status = add_note = edit_tags = edit_contact = lead_detail
+def _detail_url(request: HttpRequest, lead: Lead) -> str:
+    query = request.POST.get("query") if request.method == "POST" else None
+    query = query if query is not None else filter_query_string(request.GET)
+    url = reverse("leads:detail", args=[lead.uuid])
+    return f"{url}?{query}" if query else url
+
+
+def _contact_initial(lead: Lead) -> dict:
+    return {
+        "name": lead.name,
+        "email": lead.email,
+        "dial_code": lead.dial_code,
+        "phone": lead.phone,
+        "picture": lead.picture,
+        "agent_id": lead.agent_id,
+    }
+
+
+def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> HttpResponse:
+    query = (
+        request.POST.get("query", "")
+        if request.method == "POST"
+        else filter_query_string(request.GET)
+    )
+    previous, following = list_queries.neighbours(lead=lead, params=QueryDict(query))
+    suffix = f"?{query}" if query else ""
+    editable = can_edit_contact(request.user)
+    context = {
+        "lead": lead,
+        "query": query,
+        "suffix": suffix,
+        "list_url": reverse("leads:list") + suffix,
+        "previous_url": reverse("leads:detail", args=[previous]) + suffix if previous else "",
+        "next_url": reverse("leads:detail", args=[following]) + suffix if following else "",
+        "notes": list(reversed(lead.notes)),
+        "can_edit_contact": editable,
+        "raw_json": json.dumps(lead.raw, indent=2, ensure_ascii=False)
+        if request.user.is_staff
+        else "",
+        "tag_suggestions": list_queries.tag_suggestions(),
+        "history": lead.changes.select_related("user")[:20],
+        "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
+        "note_form": forms.get("note_form") or NoteForm(),
+        "tag_form": forms.get("tag_form") or AddTagForm(),
+        "contact_form": forms.get("contact_form") or ContactForm(initial=_contact_initial(lead)),
+        "attribute_formset": forms.get("attribute_formset")
+        or AttributeFormSet(initial=lead.attributes, prefix="attr"),
+        "api_error": forms.get("api_error", {}),
+    }
+    return render(request, "leads/detail.html", context, status=status)
+
+
+def lead_detail(request: HttpRequest, uuid: str) -> HttpResponse:
+    return _render(request, _lead(uuid))
+
+
+def _done(request, lead, change, what: str) -> HttpResponse:
+    if change is None:
+        messages.info(request, f"Nothing to change: {what} was already so.")
+    else:
+        messages.success(request, f"Saved: {what}.")
+    return redirect(_detail_url(request, lead))
+
+
+@require_POST
+def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
+    lead = _lead(uuid)
+    form = StatusForm(request.POST)
+    if not form.is_valid():
+        return _render(request, lead, 400, status_form=form)
+    try:
+        change = services.lead_set_status(
+            lead=lead, status=form.cleaned_data["status"], user=request.user
+        )
+    except services.EditFailed as e:
+        return _render(request, lead, status_form=form, api_error={"status": e.message})
+    return _done(request, lead, change, f"status {lead.status_label}")
+
+
+@require_POST
+def add_note(request: HttpRequest, uuid: str) -> HttpResponse:
+    lead = _lead(uuid)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _render(request, lead, 400, note_form=form)
+    try:
+        change = services.lead_add_note(
+            lead=lead,
+            title=form.cleaned_data["title"],
+            description=form.cleaned_data["description"],
+            user=request.user,
+        )
+    except services.EditFailed as e:
+        return _render(request, lead, note_form=form, api_error={"note": e.message})
+    return _done(request, lead, change, "note added")
+
+
+@require_POST
+def edit_tags(request: HttpRequest, uuid: str) -> HttpResponse:
+    lead = _lead(uuid)
+    if "remove" in request.POST:
+        remove_form = RemoveTagForm(request.POST)
+        if not remove_form.is_valid():
+            return _render(request, lead, 400)
+        tag = remove_form.cleaned_data["remove"]
+        try:
+            change = services.lead_remove_tag(lead=lead, tag=tag, user=request.user)
+        except services.EditFailed as e:
+            return _render(request, lead, api_error={"tags": e.message})
+        return _done(request, lead, change, f'tag "{tag}" removed')
+    form = AddTagForm(request.POST, existing=lead.tags)
+    if not form.is_valid():
+        return _render(request, lead, 400, tag_form=form)
+    try:
+        change = services.lead_add_tag(lead=lead, tag=form.cleaned_data["tag"], user=request.user)
+    except services.EditFailed as e:
+        return _render(request, lead, tag_form=form, api_error={"tags": e.message})
+    return _done(request, lead, change, f'tag "{form.cleaned_data["tag"]}" added')
+
+
+@require_POST
+def edit_contact(request: HttpRequest, uuid: str) -> HttpResponse:
+    lead = _lead(uuid)
+    if not can_edit_contact(request.user):
+        raise PermissionDenied("Only lead admins may edit contact details.")
+    form = ContactForm(request.POST)
+    formset = AttributeFormSet(request.POST, prefix="attr")
+    if not (form.is_valid() & formset.is_valid()):
+        return _render(request, lead, 400, contact_form=form, attribute_formset=formset)
+    data = form.cleaned_data
+    try:
+        change = services.lead_update_contact(
+            lead=lead,
+            user=request.user,
+            name=data["name"],
+            email=data["email"],
+            phone=data["phone"],
+            dial_code=data["dial_code"],
+            picture=data["picture"],
+            agent_id=data["agent_id"],
+            attributes=formset.attributes(),
+        )
+    except services.EditFailed as e:
+        return _render(
+            request, lead, contact_form=form, attribute_formset=formset,
+            api_error={"contact": e.message},
+        )  # fmt: skip
+    return _done(request, lead, change, "contact details")

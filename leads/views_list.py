@@ -1,17 +1,158 @@
-"""Placeholder until the list is built (issue 3)."""
+"""The lead list: filter, sort, page, export, change a row's status in place, bulk actions."""
 
-from django.http import Http404
-from django.views import View
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+from django_tables2.export.views import ExportMixin
+
+from leads import list_queries, services
+from leads.filters import PER_PAGE_CHOICES, LeadFilter
+from leads.forms import BulkActionForm
+from leads.models import Lead, Status
+from leads.tables import LeadExportTable, LeadTable
+
+# Parameters that are the list's own controls, not filters.
+CONTROL_PARAMS = ("page", "sort", "per_page", "_export")
 
 
-class LeadListView(View):
-    def get(self, request):
-        raise Http404
+def filter_query_string(params: QueryDict) -> str:
+    """The query string of the filters only (kind included), for links that keep the view."""
+    kept = params.copy()
+    for name in CONTROL_PARAMS:
+        kept.pop(name, None)
+    return kept.urlencode()
 
 
-def bulk_action(request):
-    raise Http404
+def per_page(params: QueryDict) -> int:
+    try:
+        value = int(params.get("per_page", ""))
+    except ValueError:
+        return PER_PAGE_CHOICES[0]
+    return value if value in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0]
 
 
-def row_status(request, uuid):
-    raise Http404
+class LeadListView(ExportMixin, SingleTableMixin, FilterView):
+    model = Lead
+    filterset_class = LeadFilter
+    table_class = LeadTable
+    template_name = "leads/list.html"
+    export_formats = ("csv", "xlsx")
+
+    def get_queryset(self):
+        return list_queries.base_queryset(self.request.GET)
+
+    def get_table_class(self):
+        if self.request.GET.get(self.export_trigger_param):
+            return LeadExportTable
+        return LeadTable
+
+    def get_table_kwargs(self):
+        if self.request.GET.get(self.export_trigger_param):
+            return {}
+        return {"query_string": filter_query_string(self.request.GET)}
+
+    def get_table_pagination(self, table):
+        return {"per_page": per_page(self.request.GET)}
+
+    def get_export_filename(self, export_format):
+        kind = "other-chats" if list_queries.is_non_lead(self.request.GET) else "leads"
+        return f"botpanel-{kind}.{export_format}"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        params = self.request.GET
+        query = filter_query_string(params)
+        non_lead = list_queries.is_non_lead(params)
+        base = {"type": "non-lead"} if non_lead else {}
+        counts = list_queries.status_counts(params)
+        context.update(
+            non_lead=non_lead,
+            heading="Other chats" if non_lead else "Leads",
+            filter_query=query,
+            per_page=per_page(params),
+            per_page_choices=PER_PAGE_CHOICES,
+            status_counts=counts,
+            status_tabs=[
+                (value, label, "?" + urlencode({**base, "status": value}), counts.get(value, 0))
+                for value, label in Status.choices
+            ],
+            all_tab_url="?" + urlencode(base),
+            active_statuses=params.getlist("status"),
+            statuses=Status.choices,
+            export_csv="?" + (query + "&" if query else "") + "_export=csv",
+            export_xlsx="?" + (query + "&" if query else "") + "_export=xlsx",
+            tag_suggestions=list_queries.tag_suggestions(),
+            bulk_form=BulkActionForm(),
+        )
+        return context
+
+
+@require_POST
+def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
+    """Change one row's status in place (htmx) and answer with the re-rendered row."""
+    lead = get_object_or_404(Lead, uuid=uuid)
+    status = request.POST.get("status", "")
+    error, http_status = "", 200
+    if status not in Status.values:
+        error, http_status = "Choose one of the six statuses.", 400
+    else:
+        try:
+            services.lead_set_status(lead=lead, status=status, user=request.user)
+        except services.EditFailed as e:
+            error = e.message
+    lead.refresh_from_db()
+    if not request.htmx:
+        if error:
+            messages.error(request, f"{lead}: {error}")
+        else:
+            messages.success(request, f"{lead}: status set to {lead.status_label}.")
+        return redirect(request.POST.get("next") or reverse("leads:list"))
+    query = filter_query_string(QueryDict(request.POST.get("query", "")))
+    table = LeadTable([lead], query_string=query, row_errors={lead.uuid: error} if error else {})
+    return render(
+        request, "leads/partials/row.html", {"row": table.rows[0], "table": table},
+        status=http_status,
+    )  # fmt: skip
+
+
+@require_POST
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    """Set status / add a tag / remove a tag on the selected rows or on all matching rows."""
+    form = BulkActionForm(request.POST)
+    query = request.POST.get("query", "")
+    back = reverse("leads:list") + (f"?{query}" if query else "")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect(back)
+    if form.cleaned_data["all_matching"]:
+        leads = list_queries.matching(QueryDict(query))
+    else:
+        leads = Lead.objects.filter(uuid__in=form.cleaned_data["selected"])
+    action = form.cleaned_data["action"]
+    if action == "set_status":
+        result = services.leads_bulk_set_status(
+            leads=leads, status=form.cleaned_data["status"], user=request.user
+        )
+    elif action == "add_tag":
+        result = services.leads_bulk_add_tag(
+            leads=leads, tag=form.cleaned_data["tag"], user=request.user
+        )
+    else:
+        result = services.leads_bulk_remove_tag(
+            leads=leads, tag=form.cleaned_data["tag"], user=request.user
+        )
+    level = messages.WARNING if result.failed else messages.SUCCESS
+    messages.add_message(request, level, f"{form.describe()}: {result.summary}.")
+    for lead, reason in result.failed[:20]:
+        messages.error(request, f"{lead}: {reason}")
+    if len(result.failed) > 20:
+        messages.error(request, f"…and {len(result.failed) - 20} more failed.")
+    return redirect(back)

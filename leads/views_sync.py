@@ -1,10 +1,26 @@
-"""Placeholder until the sync controls are built (issue 3)."""
+"""Sync now (staff) and the sync status fragment the frame polls while a sync runs."""
 
-from django.http import Http404
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from leads import selectors, services
 
 
-def sync_now(request):
-    raise Http404
+@require_POST
+def sync_now(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may start a sync.")
+    run = services.sync_start(user=request.user)
+    if request.htmx:
+        run.refresh_from_db()
+        return render(request, "leads/partials/sync_status.html", {"run": run})
+    messages.info(request, "Sync started.")
+    return redirect(request.POST.get("next") or "leads:home")
 
 
-sync_status = sync_now
+@require_GET
+def sync_status(request: HttpRequest) -> HttpResponse:
+    return render(request, "leads/partials/sync_status.html", {"run": selectors.last_sync()})

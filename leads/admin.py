@@ -1,0 +1,156 @@
+"""Django admin. Saving a lead goes through leads.services (the PUT is sent first); a refusal is
+shown as a form error and nothing is saved. Leads are never added or deleted here: they come
+from BotPenguin, and a chat BotPenguin no longer lists is marked missing, not deleted."""
+
+from django import forms
+from django.contrib import admin
+
+from leads import services
+from leads.forms import DIAL_RE, PHONE_RE, clean_tag
+from leads.models import Lead, LeadChange, Status, SyncRun
+
+ADMIN_EDITABLE = ("name", "email", "dial_code", "phone", "picture", "status", "agent_id")
+
+
+class LeadAdminForm(forms.ModelForm):
+    email = forms.EmailField(required=False, max_length=254)
+    dial_code = forms.RegexField(
+        regex=DIAL_RE, required=False, max_length=5,
+        error_messages={"invalid": 'Dial code must be "+" followed by 1–4 digits, e.g. +91.'},
+    )  # fmt: skip
+    phone = forms.RegexField(
+        regex=PHONE_RE, required=False, max_length=20,
+        error_messages={"invalid": "A phone number has only digits, spaces and dashes."},
+    )  # fmt: skip
+    picture = forms.URLField(
+        required=False, max_length=2000, assume_scheme="https",
+        error_messages={"invalid": "The picture must be an http(s) URL."},
+    )  # fmt: skip
+    status = forms.ChoiceField(choices=Status.choices)
+    name = forms.CharField(required=False, max_length=200)
+    tags_text = forms.CharField(
+        required=False, label="Tags", help_text="Comma-separated; each 1–50 characters."
+    )
+
+    class Meta:
+        model = Lead
+        fields = ADMIN_EDITABLE
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = None
+        if self.instance.pk:
+            self.fields["tags_text"].initial = ", ".join(self.instance.tags)
+
+    def clean_tags_text(self) -> list[str]:
+        tags, seen = [], set()
+        for part in self.cleaned_data.get("tags_text", "").split(","):
+            if not part.strip():
+                continue
+            tag = clean_tag(part)
+            if tag.casefold() in seen:
+                raise forms.ValidationError(f'The tag "{tag}" is there twice.')
+            seen.add(tag.casefold())
+            tags.append(tag)
+        return tags
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or not self.instance.pk:
+            return data
+        changes = {name: data[name] for name in ADMIN_EDITABLE if name in data}
+        changes["tags"] = data.get("tags_text", [])
+        # Send the edit now (the one path every edit takes): a refusal becomes a form error and
+        # nothing is saved. The admin's save_model then has nothing left to write.
+        try:
+            services.lead_update(lead=self.instance, user=self.user, changes=changes)
+        except services.EditFailed as e:
+            raise forms.ValidationError(f"BotPenguin did not accept the change: {e.message}") from e
+        return data
+
+
+@admin.register(Lead)
+class LeadAdmin(admin.ModelAdmin):
+    form = LeadAdminForm
+    list_display = ("__str__", "email", "status", "agent_id", "is_lead", "remote_updated_at",
+                    "missing_since")  # fmt: skip
+    list_filter = ("status", "is_lead", ("missing_since", admin.EmptyFieldListFilter))
+    search_fields = ("name", "email", "phone", "uuid")
+    ordering = ("-remote_updated_at", "-id")
+    list_per_page = 100
+    show_full_result_count = False
+    readonly_fields = ("uuid", "bot_id", "customer_id", "remote_id", "is_lead", "notes",
+                       "attributes", "city", "country", "gender", "last_message_at",
+                       "last_message_by", "last_message_text", "last_seen_at", "is_online",
+                       "website_visits", "remote_created_at", "remote_updated_at", "synced_at",
+                       "missing_since", "version", "raw")  # fmt: skip
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "uuid",
+                    "name",
+                    "email",
+                    ("dial_code", "phone"),
+                    "picture",
+                    "status",
+                    "agent_id",
+                    "tags_text",
+                )
+            },
+        ),  # fmt: skip
+        ("From BotPenguin (read-only)", {"fields": readonly_fields[2:]}),
+    )
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+
+        class RequestForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                self.user = request.user
+
+        return RequestForm
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Django wraps a POST in one transaction. The edit calls BotPenguin, and no transaction
+        # may stay open across an HTTP call (on SQLite it would hold the write lock), so run
+        # without it: the service writes in its own short transactions.
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        """Already applied through services.lead_update in the form's validation."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = ("started_at", "kind", "full", "state", "pages", "created", "updated",
+                    "unchanged", "skipped", "marked_missing", "error")  # fmt: skip
+    list_filter = ("state", "kind", "full")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LeadChange)
+class LeadChangeAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "lead", "user", "action", "state", "attempts", "last_error")
+    list_filter = ("state", "action")
+    search_fields = ("lead__uuid", "lead__name", "user__username")
+    list_select_related = ("lead", "user")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,173 @@
+"""Forms: validation before anything is sent, matching the API's rules. No logic in save()."""
+
+from django import forms
+
+from leads.models import Status
+
+TAG_MAX = 50
+
+
+def clean_tag(value: str) -> str:
+    tag = (value or "").strip()
+    if not 1 <= len(tag) <= TAG_MAX:
+        raise forms.ValidationError(f"A tag is 1–{TAG_MAX} characters.")
+    return tag
+
+
+class BulkActionForm(forms.Form):
+    ACTIONS = (
+        ("set_status", "Set status"),
+        ("add_tag", "Add tag"),
+        ("remove_tag", "Remove tag"),
+    )
+    action = forms.ChoiceField(choices=ACTIONS)
+    status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
+    tag = forms.CharField(required=False, max_length=200)
+    selected = forms.MultipleChoiceField(required=False)  # uuids; choices are not enumerated
+    all_matching = forms.BooleanField(required=False)
+    query = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["selected"].valid_value = lambda value: bool(value)
+
+    def clean(self):
+        data = super().clean()
+        action = data.get("action")
+        if action == "set_status" and not data.get("status"):
+            self.add_error("status", "Choose the status to set.")
+        if action in ("add_tag", "remove_tag"):
+            try:
+                data["tag"] = clean_tag(data.get("tag", ""))
+            except forms.ValidationError as e:
+                self.add_error("tag", e)
+        if not data.get("all_matching") and not data.get("selected"):
+            raise forms.ValidationError("Select at least one row, or all matching rows.")
+        return data
+
+    def describe(self) -> str:
+        action = self.cleaned_data["action"]
+        if action == "set_status":
+            return f"Set status to {Status(self.cleaned_data['status']).label}"
+        verb = "Add" if action == "add_tag" else "Remove"
+        return f'{verb} tag "{self.cleaned_data["tag"]}"'
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(choices=Status.choices)
+
+
+class NoteForm(forms.Form):
+    title = forms.CharField(
+        min_length=1,
+        max_length=200,
+        error_messages={"required": "A note needs a title (1–200 characters)."},
+    )
+    description = forms.CharField(
+        required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class AddTagForm(forms.Form):
+    tag = forms.CharField(max_length=200, error_messages={"required": "Type a tag to add."})
+
+    def __init__(self, *args, existing: list[str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.existing = existing or []
+
+    def clean_tag(self) -> str:
+        tag = clean_tag(self.cleaned_data["tag"])
+        for current in self.existing:
+            if current.casefold() == tag.casefold():
+                raise forms.ValidationError(f'This lead already has the tag "{current}".')
+        return tag
+
+
+class RemoveTagForm(forms.Form):
+    remove = forms.CharField(max_length=255)
+
+
+PHONE_RE = r"^[0-9][0-9 \-]{0,19}$"
+DIAL_RE = r"^\+\d{1,4}$"
+
+
+class ContactForm(forms.Form):
+    """Contact fields an admin may edit. Only changed fields are sent (the service decides)."""
+
+    name = forms.CharField(required=False, max_length=200)
+    email = forms.EmailField(required=False, max_length=254)
+    dial_code = forms.RegexField(
+        required=False,
+        regex=DIAL_RE,
+        max_length=5,
+        error_messages={"invalid": 'Dial code must be "+" followed by 1–4 digits, e.g. +91.'},
+    )
+    phone = forms.RegexField(
+        required=False,
+        regex=PHONE_RE,
+        max_length=20,
+        error_messages={"invalid": "A phone number has only digits, spaces and dashes."},
+    )
+    picture = forms.URLField(
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
+        error_messages={"invalid": "The picture must be an http(s) URL."},
+    )
+    agent_id = forms.CharField(required=False, max_length=255, label="Agent id")
+
+    def clean_picture(self) -> str:
+        value = self.cleaned_data.get("picture", "")
+        if value and not value.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError("The picture must be an http(s) URL.")
+        return value
+
+    def clean(self):
+        data = super().clean()
+        if data.get("phone") and not data.get("dial_code") and "dial_code" not in self.errors:
+            self.add_error("dial_code", "A phone number needs its dial code, e.g. +91.")
+        return data
+
+
+class AttributeForm(forms.Form):
+    key = forms.CharField(required=False, max_length=255)
+    value = forms.CharField(required=False, max_length=5000)
+
+
+class BaseAttributeFormSet(forms.BaseFormSet):
+    def clean(self):
+        if any(self.errors):
+            return
+        seen = set()
+        for form in self.forms:
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            key = (form.cleaned_data.get("key") or "").strip()
+            value = form.cleaned_data.get("value") or ""
+            if not key:
+                if value:
+                    form.add_error("key", "An attribute needs a key.")
+                continue
+            if key in seen:
+                form.add_error("key", f'The key "{key}" is used twice.')
+            seen.add(key)
+
+    def attributes(self) -> list[dict[str, str]]:
+        out = []
+        for form in self.forms:
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            key = (form.cleaned_data.get("key") or "").strip()
+            if key:
+                out.append({"key": key, "value": form.cleaned_data.get("value") or ""})
+        return out
+
+
+AttributeFormSet = forms.formset_factory(
+    AttributeForm, formset=BaseAttributeFormSet, extra=2, can_delete=True, max_num=100
+)
+
+
+def can_edit_contact(user) -> bool:
+    """Who may edit contact fields, picture, agent and attributes (roles come later)."""
+    return bool(user and user.is_authenticated and user.is_staff)

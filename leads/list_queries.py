@@ -1,0 +1,74 @@
+"""Reads for the list: the filtered queryset, per-status counts, neighbours, tag suggestions."""
+
+from django.db.models import Count, Q, QuerySet
+from django.http import QueryDict
+
+from leads.filters import LeadFilter
+from leads.models import Lead, LeadTag, Status
+
+KIND_PARAM = "type"
+NON_LEAD = "non-lead"
+DEFAULT_ORDER = ("-remote_updated_at", "-id")
+
+
+def is_non_lead(params: QueryDict) -> bool:
+    return params.get(KIND_PARAM) == NON_LEAD
+
+
+def base_queryset(params: QueryDict) -> QuerySet[Lead]:
+    """Leads, or other chats with ?type=non-lead, newest first."""
+    return Lead.objects.filter(is_lead=not is_non_lead(params)).order_by(*DEFAULT_ORDER)
+
+
+def filtered(params: QueryDict) -> LeadFilter:
+    """The bound filter over the kind the params ask for (its .qs is the filtered queryset)."""
+    return LeadFilter(params, queryset=base_queryset(params))
+
+
+def matching(params: QueryDict) -> QuerySet[Lead]:
+    """Every lead the params' filter matches (for "all N matching" bulk actions)."""
+    lead_filter = filtered(params)
+    if not lead_filter.is_valid():
+        return Lead.objects.none()
+    return lead_filter.qs
+
+
+def status_counts(params: QueryDict) -> dict[str, int]:
+    """Leads per status under every filter but the status one, in one query."""
+    without_status = params.copy()
+    without_status.pop("status", None)
+    queryset = matching(without_status).order_by()
+    aggregates = {value: Count("id", filter=Q(status=value)) for value, _label in Status.choices}
+    counts = queryset.aggregate(all=Count("id"), **aggregates)
+    return counts
+
+
+def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None]:
+    """(previous uuid, next uuid) of `lead` within the list's current filter and default order."""
+    queryset = matching(params)
+    if lead.remote_updated_at is None:
+        return None, None
+    newer = Q(remote_updated_at__gt=lead.remote_updated_at) | Q(
+        remote_updated_at=lead.remote_updated_at, id__gt=lead.id
+    )
+    older = Q(remote_updated_at__lt=lead.remote_updated_at) | Q(
+        remote_updated_at=lead.remote_updated_at, id__lt=lead.id
+    )
+    previous = (
+        queryset.filter(newer).order_by("remote_updated_at", "id").values_list("uuid", flat=True)
+    ).first()
+    following = (
+        queryset.filter(older).order_by(*DEFAULT_ORDER).values_list("uuid", flat=True).first()
+    )
+    return previous, following
+
+
+def tag_suggestions(limit: int = 200) -> list[str]:
+    """Tags already in use, most used first."""
+    rows = (
+        LeadTag.objects.values("key")
+        .annotate(n=Count("id"))
+        .order_by("-n", "key")[:limit]
+        .values_list("key", flat=True)
+    )
+    return list(rows)
