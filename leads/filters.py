@@ -25,7 +25,7 @@ class LeadFilter(django_filters.FilterSet):
         ),
     )
     status = django_filters.MultipleChoiceFilter(
-        choices=Status.choices, widget=forms.CheckboxSelectMultiple
+        choices=Status.choices, widget=forms.CheckboxSelectMultiple, distinct=False
     )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=255)
     agent = django_filters.CharFilter(

@@ -1,6 +1,6 @@
 """Reads for the list: the filtered queryset, per-status counts, neighbours, tag suggestions."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Min, Q, QuerySet
 from django.http import QueryDict
 
 from leads.filters import LeadFilter
@@ -67,8 +67,7 @@ def tag_suggestions(limit: int = 200) -> list[str]:
     """Tags already in use, most used first."""
     rows = (
         LeadTag.objects.values("key")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), name=Min("name"))
         .order_by("-n", "key")[:limit]
-        .values_list("key", flat=True)
     )
-    return list(rows)
+    return [row["name"] for row in rows]

@@ -10,6 +10,7 @@ urlpatterns = [
     # in-place status change of a row and bulk actions.
     path("leads/", views.LeadListView.as_view(), name="list"),
     path("leads/bulk/", views.bulk_action, name="bulk"),
+    path("leads/tags/", views.tag_options, name="tag-options"),
     path("leads/<str:uuid>/row-status/", views.row_status, name="row-status"),
     # The detail page and its forms.
     path("leads/<str:uuid>/", views.lead_detail, name="detail"),

@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from leads import selectors
 from leads.views_detail import add_note, edit_contact, edit_status, edit_tags, lead_detail
-from leads.views_list import LeadListView, bulk_action, row_status
+from leads.views_list import LeadListView, bulk_action, row_status, tag_options
 from leads.views_sync import sync_now, sync_status
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "row_status",
     "sync_now",
     "sync_status",
+    "tag_options",
 ]
 
 

@@ -68,7 +68,6 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "raw_json": json.dumps(lead.raw, indent=2, ensure_ascii=False)
         if request.user.is_staff
         else "",
-        "tag_suggestions": list_queries.tag_suggestions(),
         "history": lead.changes.select_related("user")[:20],
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
         "note_form": forms.get("note_form") or NoteForm(),

@@ -87,7 +87,6 @@ class LeadListView(ExportMixin, SingleTableMixin, FilterView):
             statuses=Status.choices,
             export_csv="?" + (query + "&" if query else "") + "_export=csv",
             export_xlsx="?" + (query + "&" if query else "") + "_export=xlsx",
-            tag_suggestions=list_queries.tag_suggestions(),
             bulk_form=BulkActionForm(),
         )
         return context
@@ -156,3 +155,10 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     if len(result.failed) > 20:
         messages.error(request, f"…and {len(result.failed) - 20} more failed.")
     return redirect(back)
+
+
+def tag_options(request: HttpRequest) -> HttpResponse:
+    """<option>s of the tags in use, for the tag inputs' datalist (loaded by htmx)."""
+    return render(
+        request, "leads/partials/tag_options.html", {"tags": list_queries.tag_suggestions()}
+    )

@@ -1,0 +1,366 @@
+"""The lead list: login, filters, sort, per-page, counts, export, query count, inline status."""
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from openpyxl import load_workbook
+
+from leads.models import Lead
+from tests.conftest import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
+from tests.factories import BASE, make_lead
+
+pytestmark = pytest.mark.django_db
+
+
+def uuids_on_page(response) -> list[str]:
+    return re.findall(r'<tr data-uuid="([^"]+)"', response.content.decode())
+
+
+def n_of(uuid: str) -> int:
+    return int(uuid.rsplit("-", 1)[1])
+
+
+@pytest.fixture
+def agent_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("get", "/"),
+        ("get", "/leads/"),
+        ("get", "/leads/?_export=csv"),
+        ("get", "/leads/00000000-0000-4000-8000-000000000001/"),
+        ("post", "/leads/00000000-0000-4000-8000-000000000001/row-status/"),
+        ("post", "/leads/bulk/"),
+        ("post", "/leads/00000000-0000-4000-8000-000000000001/edit/status/"),
+        ("post", "/leads/00000000-0000-4000-8000-000000000001/edit/note/"),
+        ("post", "/leads/00000000-0000-4000-8000-000000000001/edit/tags/"),
+        ("post", "/leads/00000000-0000-4000-8000-000000000001/edit/contact/"),
+        ("post", "/sync/now/"),
+        ("get", "/sync/status/"),
+        ("get", "/accounts/password_change/"),
+    ],
+)
+def test_every_page_needs_login(client, method, url):
+    make_lead(1)
+    response = getattr(client, method)(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/?next=")
+
+
+def test_default_list_is_leads_newest_first_with_the_columns(agent_client):
+    for n in range(5):
+        make_lead(n, tags=["hot", "vip"] if n == 3 else [], agent_id="agent-7" if n == 3 else "")
+    make_lead(99, is_lead=False, name="Not a lead")
+    response = agent_client.get("/leads/")
+    assert response.status_code == 200
+    assert [n_of(u) for u in uuids_on_page(response)] == [4, 3, 2, 1, 0]
+    html = response.content.decode()
+    assert "Not a lead" not in html
+    assert "person3@example.org" in html and "+91 9876500003" in html
+    assert 'class="badge text-bg-primary status-badge">Open<' in html
+    assert ">hot<" in html and ">vip<" in html and "agent-7" in html
+    assert "5 matching" in html
+
+
+def test_non_lead_chats_are_listed_under_type_non_lead(agent_client):
+    make_lead(1)
+    make_lead(2, is_lead=False, name="Just browsing")
+    response = agent_client.get("/leads/?type=non-lead")
+    assert [n_of(u) for u in uuids_on_page(response)] == [2]
+    assert "Other chats" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=REVIEW", [2]),
+        ("status=REVIEW&status=CLOSED", [3, 2]),
+        ("tag=HOT", [3, 1]),
+        ("tag=nope", []),
+        ("agent=a-1", [2]),
+        ("agent=none", [3, 1, 0]),
+        ("q=meera", [1]),
+        ("q=EXAMPLE.ORG", [3, 2, 1, 0]),
+        ("q=5550002", [2]),
+        ("updated_after=2026-10-03", [3, 2]),
+        ("updated_before=2026-10-02", [1, 0]),
+        ("updated_after=2026-10-02&updated_before=2026-10-02", [1]),
+        ("created_after=2026-09-25", [3]),
+        ("created_before=2026-09-19", [0]),
+        ("status=OPEN&tag=hot&q=meera", [1]),
+    ],
+)
+def test_filters(agent_client, query, expected):
+    make_lead(0, remote_updated_at=BASE, remote_created_at=BASE - timedelta(days=13))
+    make_lead(
+        1, name="Meera Iyer", tags=["hot"], remote_updated_at=BASE + timedelta(days=1),
+        remote_created_at=BASE - timedelta(days=10),
+    )  # fmt: skip
+    make_lead(
+        2, status="REVIEW", agent_id="a-1", phone="5550002", remote_updated_at=BASE + timedelta(days=2),
+        remote_created_at=BASE - timedelta(days=9),
+    )  # fmt: skip
+    make_lead(
+        3, status="CLOSED", tags=["Hot", "won"], remote_updated_at=BASE + timedelta(days=3),
+        remote_created_at=BASE - timedelta(days=1),
+    )  # fmt: skip
+    response = agent_client.get(f"/leads/?{query}")
+    assert response.status_code == 200
+    assert [n_of(u) for u in uuids_on_page(response)] == expected
+
+
+@pytest.mark.parametrize(
+    "query", ["updated_after=yesterday", "status=WON", "created_before=2026-13-45"]
+)
+def test_invalid_filter_values_say_so_and_do_not_crash(agent_client, query):
+    make_lead(1)
+    response = agent_client.get(f"/leads/?{query}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'id="filter-errors"' in html
+    assert uuids_on_page(response) == []
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected"),
+    [
+        ("name", [0, 2, 1]),
+        ("-name", [1, 2, 0]),
+        ("status", [1, 0, 2]),
+        ("remote_updated_at", [0, 1, 2]),
+        ("-remote_updated_at", [2, 1, 0]),
+        ("phone", [2, 0, 1]),
+    ],
+)
+def test_sorting(agent_client, sort, expected):
+    make_lead(0, name="Anil", status="OPEN", phone="2")
+    make_lead(1, name="Zara", status="CLOSED", phone="3")
+    make_lead(2, name="Meera", status="REVIEW", phone="1")
+    response = agent_client.get(f"/leads/?sort={sort}")
+    assert [n_of(u) for u in uuids_on_page(response)] == expected
+
+
+@pytest.mark.parametrize(
+    ("per_page", "rows"), [("25", 25), ("50", 50), ("100", 60), ("7", 25), ("x", 25)]
+)
+def test_per_page(agent_client, per_page, rows):
+    for n in range(60):
+        make_lead(n)
+    response = agent_client.get(f"/leads/?per_page={per_page}")
+    assert len(uuids_on_page(response)) == rows
+
+
+def test_pagination_keeps_filters(agent_client):
+    for n in range(30):
+        make_lead(n, status="REVIEW" if n % 2 else "OPEN")
+    response = agent_client.get("/leads/?status=OPEN&page=2&per_page=25")
+    # 15 OPEN leads fit on one page: page 2 falls back to the last page
+    assert len(uuids_on_page(response)) == 15
+    for n in range(30, 60):
+        make_lead(n, status="OPEN")
+    page2 = agent_client.get("/leads/?status=OPEN&page=2&per_page=25")
+    # 45 OPEN leads, newest first: page 2 holds the 26th to the 45th.
+    assert [n_of(u) for u in uuids_on_page(page2)] == [34, 33, 32, 31, 30, *range(28, -1, -2)]
+    assert "status=OPEN" in page2.content.decode().split('class="pagination')[1]
+
+
+def test_status_tabs_count_under_the_other_filters(agent_client):
+    make_lead(0, status="OPEN", tags=["hot"])
+    make_lead(1, status="OPEN", tags=["hot"])
+    make_lead(2, status="REVIEW", tags=["hot"])
+    make_lead(3, status="CLOSED")
+    response = agent_client.get("/leads/?tag=hot&status=OPEN")
+    counts = response.context["status_counts"]
+    assert (counts["all"], counts["OPEN"], counts["REVIEW"], counts["CLOSED"]) == (3, 2, 1, 0)
+    assert len(uuids_on_page(response)) == 2
+
+
+def test_a_fixed_number_of_queries_whatever_the_page_size(agent_client):
+    for n in range(120):
+        make_lead(n, tags=["a", "b"], notes=[{"id": "", "title": "t", "description": "d"}])
+    counts = []
+    for per_page in (25, 100):
+        with CaptureQueriesContext(connection) as ctx:
+            response = agent_client.get(f"/leads/?per_page={per_page}&tag=a&status=OPEN")
+        assert len(uuids_on_page(response)) == per_page
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+    assert counts[0] <= 6, [q["sql"] for q in ctx.captured_queries]
+
+
+def test_hostile_values_are_escaped_and_bad_pictures_never_reach_src(agent_client):
+    make_lead(1, name="<script>alert(1)</script>", picture="javascript:alert(1)", tags=["<b>x</b>"])
+    make_lead(2, name="Ok", picture="data:image/svg+xml,<svg onload=alert(1)>")
+    html = agent_client.get("/leads/").content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<b>x</b>" not in html
+    assert 'src="javascript:' not in html and 'src="data:' not in html
+    assert "javascript:alert" not in html
+
+
+# --- export -------------------------------------------------------------------------------------
+
+
+def _export_leads():
+    make_lead(
+        1,
+        name="Meera Iyer",
+        status="DEPENDANCY",
+        tags=["hot", "=cmd()"],
+        notes=[
+            {"id": "n1", "title": "Pricing", "description": "Annual"},
+            {"id": "n2", "title": "Call", "description": "After 5"},
+        ],
+        attributes=[{"key": "plan", "value": "annual"}, {"key": "src", "value": "web"}],
+        city="Chennai",
+        agent_id="a-9",
+    )
+    make_lead(2, name='=HYPERLINK("http://evil.example")', email="@sum(1)")
+    make_lead(3, name="Closed one", status="CLOSED")
+
+
+def test_csv_export_has_every_field_for_the_filtered_rows(agent_client, settings):
+    _export_leads()
+    response = agent_client.get("/leads/?status=DEPENDANCY&status=OPEN&_export=csv")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith('botpanel-leads.csv"')
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert len(rows) == 2
+    meera = next(r for r in rows if r["Name"] == "Meera Iyer")
+    assert meera["Status"] == "Dependency"
+    assert meera["Tags"] == "hot, =cmd()"
+    assert meera["Notes"] == "Pricing: Annual | Call: After 5"
+    assert meera["Attributes"] == "plan=annual; src=web"
+    assert meera["Dial code"] == "'+91"
+    assert meera["Phone"] == "9876500001" and meera["City"] == "Chennai"
+    assert meera["Agent"] == "a-9" and meera["Uuid"] == "00000000-0000-4000-8000-000000000001"
+    for column in ("Created", "Updated", "Last message at", "Synced", "Missing since", "Online",
+                   "Website visits", "Last seen", "Country", "Gender", "Picture", "Lead",
+                   "BotPenguin id", "Email", "Last message", "Last message by"):  # fmt: skip
+        assert column in meera
+    evil = next(r for r in rows if "HYPERLINK" in r["Name"])
+    assert evil["Name"].startswith("'=") and evil["Email"] == "'@sum(1)"
+    assert SANDBOX_TOKEN not in response.content.decode()
+
+
+def test_xlsx_export(agent_client):
+    _export_leads()
+    response = agent_client.get("/leads/?q=Meera&_export=xlsx")
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    header, data = rows[0], rows[1:]
+    assert len(data) == 1
+    record = dict(zip(header, data[0], strict=True))
+    assert record["Name"] == "Meera Iyer" and record["Tags"] == "hot, =cmd()"
+    assert record["Notes"] == "Pricing: Annual | Call: After 5"
+
+
+def test_export_of_other_chats(agent_client):
+    make_lead(1)
+    make_lead(2, is_lead=False, name="Browsing")
+    response = agent_client.get("/leads/?type=non-lead&_export=csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["Name"] for r in rows] == ["Browsing"]
+    assert rows[0]["Lead"] == "no"
+
+
+# --- inline status --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inline_status_change_sends_the_put_and_rerenders_the_row(agent_client, botpenguin):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/row-status/",
+        {"status": "REVIEW", "query": "status=OPEN&page=2"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.startswith(f'<tr data-uuid="{lead.uuid}"')
+    assert 'status-badge">Review<' in html
+    assert f'href="/leads/{lead.uuid}/?status=OPEN"' in html
+    (put,) = botpenguin.sandbox.puts()
+    assert put.body == {
+        "uuid": lead.uuid,
+        "botId": BOT_ID,
+        "customerId": CUSTOMER_ID,
+        "status": "REVIEW",
+    }
+    assert put.headers["x-bp-token"] == SANDBOX_TOKEN and "x-bot-token" not in put.headers
+    assert put.status == 200
+    lead.refresh_from_db()
+    assert lead.status == "REVIEW"
+    assert botpenguin.sandbox.get_chat(lead.uuid)["status"] == "REVIEW"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ("400", "sandbox: injected HTTP 400"),
+        ("503", "BotPenguin is unreachable right now"),
+        ("401", "BotPenguin rejected the API token."),
+    ],
+)
+def test_inline_status_refused_keeps_the_row_and_shows_why(
+    agent_client, botpenguin, fault, message
+):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    if fault == "401":
+        botpenguin.sandbox.token = "rotated"
+    elif fault == "503":
+        botpenguin.sandbox.fail_puts = True
+    else:
+        botpenguin.sandbox.fail_next(1, status=400)
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/row-status/", {"status": "CLOSED"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert message in html and 'role="alert"' in html
+    assert 'status-badge">Open<' in html
+    lead.refresh_from_db()
+    assert lead.status == "OPEN"
+    assert SANDBOX_TOKEN not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inline_status_must_be_one_of_the_six(agent_client, botpenguin):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/row-status/", {"status": "WON"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 400
+    assert "Choose one of the six statuses." in response.content.decode()
+    assert botpenguin.sandbox.puts() == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inline_status_without_htmx_redirects_with_a_message(agent_client, botpenguin):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/row-status/", {"status": "ONHOLD"}, follow=True
+    )
+    assert "status set to On hold" in response.content.decode()
+    assert Lead.objects.get(pk=lead.pk).status == "ONHOLD"
+
+
+def test_the_list_page_has_the_keyboard_and_bulk_controls(agent_client):
+    make_lead(1)
+    html = agent_client.get("/leads/").content.decode()
+    assert 'src="/static/js/list.js"' in html
+    assert 'id="bulk-form"' in html and 'name="all_matching"' in html
+    assert 'id="shortcuts"' in html
+    # No inline scripts: every <script> has a src.
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
