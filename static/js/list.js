@@ -64,6 +64,9 @@
       var search = document.querySelector('#filter-form input[name="q"]');
       if (search) { search.focus(); search.select(); }
       event.preventDefault();
+    } else if (event.key === "Escape") {
+      var open = document.querySelector("#shortcuts.show");
+      if (open && window.bootstrap) { window.bootstrap.Modal.getOrCreateInstance(open).hide(); }
     } else if (event.key === "?") {
       var modal = document.getElementById("shortcuts");
       if (modal && window.bootstrap) { window.bootstrap.Modal.getOrCreateInstance(modal).toggle(); }
@@ -101,5 +104,6 @@
   document.addEventListener("DOMContentLoaded", function () {
     toggleBulkFields();
     updateSelectedCount();
+    document.body.dataset.listReady = "1";
   });
 })();
