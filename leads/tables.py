@@ -35,9 +35,11 @@ def status_badge(lead: Lead) -> str:
 def avatar(lead: Lead, size: str = "") -> str:
     if url := lead.picture_url:
         return format_html(
-            '<img class="avatar {}" src="{}" alt="" loading="lazy" referrerpolicy="no-referrer">',
+            '<img class="avatar {}" src="{}" alt="" loading="lazy" referrerpolicy="no-referrer" '
+            'data-initials="{}">',
             size,
             url,
+            lead.initials,
         )
     return format_html('<span class="avatar avatar-initials {}">{}</span>', size, lead.initials)
 
@@ -51,7 +53,7 @@ class LeadTable(tables.Table):
         accessor="uuid", verbose_name="", orderable=False, attrs={"td": {"class": "text-center"}}
     )
     name = tables.Column(verbose_name="Name", order_by=("name", "id"))
-    email = tables.Column(attrs={"td": {"class": "text-break-all d-none d-lg-table-cell"},
+    email = tables.Column(attrs={"td": {"class": "cell-clip d-none d-lg-table-cell"},
                                  "th": {"class": "d-none d-lg-table-cell"}})  # fmt: skip
     phone = tables.Column(order_by=("phone", "id"), attrs={
         "td": {"class": "d-none d-lg-table-cell text-nowrap"}, "th": {"class": "d-none d-lg-table-cell"}})  # fmt: skip
@@ -59,7 +61,7 @@ class LeadTable(tables.Table):
     tags = tables.Column(orderable=False, attrs={
         "td": {"class": "d-none d-md-table-cell"}, "th": {"class": "d-none d-md-table-cell"}})  # fmt: skip
     agent_id = tables.Column(verbose_name="Agent", order_by=("agent_id", "-remote_updated_at"), attrs={
-        "td": {"class": "d-none d-xl-table-cell small text-break-all"}, "th": {"class": "d-none d-xl-table-cell"}})  # fmt: skip
+        "td": {"class": "d-none d-xl-table-cell small cell-clip"}, "th": {"class": "d-none d-xl-table-cell"}})  # fmt: skip
     last_message = tables.Column(
         accessor="last_message_at", verbose_name="Last message", order_by=("-last_message_at", "-id"),
         attrs={"td": {"class": "d-none d-md-table-cell last-message small"}, "th": {"class": "d-none d-md-table-cell"}},
@@ -110,6 +112,12 @@ class LeadTable(tables.Table):
             if record.missing_since
             else "",
         )
+
+    def render_email(self, record: Lead) -> str:
+        return format_html('<span title="{}">{}</span>', record.email, record.email)
+
+    def render_agent_id(self, record: Lead) -> str:
+        return format_html('<span title="{}">{}</span>', record.agent_id, record.agent_id)
 
     def render_phone(self, record: Lead) -> str:
         return record.phone_display
