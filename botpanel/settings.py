@@ -168,6 +168,10 @@ BOTPENGUIN_RETRY_BACKOFF = env.float("BOTPENGUIN_RETRY_BACKOFF", default=0.5)
 # An edit made by a person waits at most this long for BotPenguin before it is reported.
 BOTPENGUIN_EDIT_TIMEOUT = env.float("BOTPENGUIN_EDIT_TIMEOUT", default=5.0)
 SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=4)
+SYNC_EVERY_MINUTES = env.int("SYNC_EVERY_MINUTES", default=5)  # 0: no scheduled sync
+DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
+# A delivery lease outlives the longest PUT; a worker killed mid-delivery frees it this late.
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
 
 # --- Logging: never log request bodies or headers (the API token lives there) -----------------
 LOGGING = {

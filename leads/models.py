@@ -65,6 +65,17 @@ class Lead(models.Model):
     )
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every local change")
 
+    # Edits not yet accepted by BotPenguin (see LeadChange). The mirror shows the edited values;
+    # a sync leaves these fields alone until the change is delivered or discarded.
+    pending_fields = models.JSONField(default=list, blank=True)
+    change_state = models.CharField(
+        max_length=16, blank=True, help_text='"pending" or "failed" while edits are undelivered'
+    )
+    # Delivery lease: at most one PUT in flight per lead, across workers and machines. A worker
+    # killed mid-delivery leaves the lease to expire and the change pending.
+    delivery_lease_until = models.DateTimeField(null=True, blank=True)
+    delivery_lease_owner = models.CharField(max_length=64, blank=True)
+
     class Meta:
         ordering = ["-remote_updated_at", "-id"]
         constraints = [
@@ -81,6 +92,7 @@ class Lead(models.Model):
             ),
             models.Index(fields=["is_lead", "-remote_created_at"], name="lead_kind_created"),
             models.Index(fields=["is_lead", "name"], name="lead_kind_name"),
+            models.Index(fields=["change_state"], name="lead_change_state"),
         ]
 
     def __str__(self) -> str:
@@ -182,6 +194,9 @@ class LeadChange(models.Model):
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
         SUPERSEDED = "superseded", "Superseded"
+        DISCARDED = "discarded", "Discarded"
+
+    OPEN_STATES = (State.PENDING, State.FAILED)
 
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes")
     user = models.ForeignKey(
@@ -198,6 +213,13 @@ class LeadChange(models.Model):
     last_error = models.TextField(blank=True)
     last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    base_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The lead version the person's form was based on"
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", help_text="Who retried or discarded it",
+    )  # fmt: skip
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -208,3 +230,17 @@ class LeadChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.lead_id} ({self.state})"
+
+    @property
+    def fields(self) -> list[str]:
+        return list(self.after)
+
+
+class Heartbeat(models.Model):
+    """The worker's last sign of life (one row per name), for /healthz."""
+
+    name = models.CharField(max_length=64, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} at {self.at}"

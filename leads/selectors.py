@@ -1,8 +1,10 @@
 """Reads for the views. Querysets are built per call, never at import time."""
 
+from django.db import DatabaseError
 from django.db.models import Count, Q
+from django.utils import timezone
 
-from leads.models import Lead, SyncRun
+from leads.models import Heartbeat, Lead, LeadChange, SyncRun
 
 
 def mirror_counts() -> dict[str, int]:
@@ -22,3 +24,44 @@ def last_successful_sync() -> SyncRun | None:
     return (
         SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).order_by("-started_at", "-id").first()
     )
+
+
+def change_counts() -> dict[str, int]:
+    """Pending and failed edits, in one query."""
+    return LeadChange.objects.filter(state__in=LeadChange.OPEN_STATES).aggregate(
+        pending=Count("id", filter=Q(state=LeadChange.State.PENDING)),
+        failed=Count("id", filter=Q(state=LeadChange.State.FAILED)),
+    )
+
+
+def _age(moment) -> float | None:
+    return round((timezone.now() - moment).total_seconds(), 1) if moment else None
+
+
+def health() -> dict:
+    """What /healthz reports. Never raises for a database that is down: it says so."""
+    report: dict = {"database": "ok"}
+    try:
+        counts = change_counts()
+        oldest = (
+            LeadChange.objects.filter(state=LeadChange.State.PENDING)
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        last = SyncRun.objects.order_by("-started_at", "-id").first()
+        beat = Heartbeat.objects.filter(name="worker").values_list("at", flat=True).first()
+    except DatabaseError as e:
+        return {"database": "unreachable", "error": e.__class__.__name__}
+    report.update(
+        pending_changes=counts["pending"],
+        failed_changes=counts["failed"],
+        oldest_pending_seconds=_age(oldest),
+        last_sync={
+            "state": last.state if last else None,
+            "age_seconds": _age(last.finished_at or last.started_at) if last else None,
+            "error": last.error if last else "",
+        },
+        worker_heartbeat_seconds=_age(beat),
+    )
+    return report

@@ -1,38 +1,43 @@
 """Every write to a lead: one function per user action, keyword-only typed arguments.
 
-Each edit is recorded as a `LeadChange`, sent to BotPenguin with PUT /inbox/direct/lead, and only
-after BotPenguin accepted it applied to the mirror. A refusal leaves the mirror untouched and is
-raised as `EditFailed` with a message fit to show a person. No transaction is held open across the
-HTTP call: the change row is written first, the PUT sent, then the outcome written.
+An edit is never lost. Each one is first written as a `LeadChange` (pending) in the same short
+transaction that applies it to the mirror and marks the fields pending; then the PUT is tried at
+once with a short timeout (`leads.delivery`), outside any transaction:
+
+* accepted: the change is delivered;
+* BotPenguin unreachable (timeout, connection, 5xx, 429): the change stays pending, the person is
+  told "Saved — will be sent to BotPenguin when it is reachable", and the worker retries it;
+* refused (400, 401) right away, while the person is there: the mirror is put back, the change
+  is discarded with the reason, and `EditFailed` carries the message to show on the form.
 
 API semantics (API.md): fields absent from the body are left unchanged, arrays present replace the
 stored array. So adding a note sends every existing note plus the new one, and a tag edit sends the
-whole new list.
+whole new list. Set-type edits (status, contact fields) may carry the lead `version` the person's
+form was based on: if the lead changed since, `EditConflict` lets the person choose.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from leads import delivery
 from leads.botpenguin.errors import AuthRejected, BotPenguinError, ConfigurationError
-from leads.botpenguin.records import STATUSES, build_put_body
-from leads.config import check_configured, get_client
+from leads.botpenguin.records import STATUSES, ParseError, build_put_body, parse_chat
+from leads.config import check_configured
 from leads.models import Lead, LeadChange, LeadTag, SyncRun
-from leads.sync import tag_rows
+from leads.sync import lead_fields_from_record, tag_rows
 
 logger = logging.getLogger(__name__)
 
-# Lead fields a PUT can write, with the keyword build_put_body takes for each.
 EDITABLE_FIELDS = (
     "name",
     "email",
@@ -46,22 +51,33 @@ EDITABLE_FIELDS = (
     "attributes",
 )
 CONTACT_FIELDS = ("name", "email", "phone", "dial_code", "picture", "agent_id", "attributes")
+SAVED_PENDING = "Saved — will be sent to BotPenguin when it is reachable."
 
 User = AbstractBaseUser | AnonymousUser | None
 
 
 class EditFailed(Exception):
-    """BotPenguin did not accept an edit; the mirror was left untouched.
+    """BotPenguin refused an edit; the mirror was put back. `message` is fit to show a person."""
 
-    `message` is fit to show a person; `change` is the recorded (failed) LeadChange;
-    `transient` says whether trying again later may work (API down) or not (refused).
-    """
-
-    def __init__(self, message: str, *, change: LeadChange | None = None, transient: bool = False):
+    def __init__(self, message: str, *, change: LeadChange | None = None):
         super().__init__(message)
         self.message = message
         self.change = change
-        self.transient = transient
+
+
+class EditConflict(Exception):
+    """The lead changed since the person's form was rendered; nothing was changed.
+
+    `current` holds the lead's values now and `yours` what the person asked for, field by field,
+    so the page can show them side by side; `version` is the version to resubmit with.
+    """
+
+    def __init__(self, *, lead: Lead, yours: dict[str, Any]):
+        self.lead = lead
+        self.yours = yours
+        self.current = {name: getattr(lead, name) for name in yours}
+        self.version = lead.version
+        super().__init__("This lead changed since you opened it.")
 
 
 def describe_error(error: BotPenguinError) -> str:
@@ -70,25 +86,35 @@ def describe_error(error: BotPenguinError) -> str:
         return "BotPenguin rejected the API token."
     if isinstance(error, ConfigurationError):
         return str(error)
-    if getattr(error, "transient", False):
-        return f"BotPenguin is unreachable right now, nothing was changed ({error})."
     return str(error)
+
+
+def is_pending(change: LeadChange | None) -> bool:
+    return change is not None and change.state == LeadChange.State.PENDING
 
 
 # --- one function per user action ----------------------------------------------------------------
 
 
-def lead_set_status(*, lead: Lead, status: str, user: User) -> LeadChange | None:
+def lead_set_status(
+    *, lead: Lead, status: str, user: User, base_version: int | None = None
+) -> LeadChange | None:
     if status not in STATUSES:
         raise ValueError(f"Unknown status {status!r}")
-    return _apply(lead=lead, user=user, action="status", changes={"status": status})
+    return _apply(
+        lead=lead, user=user, action="status", changes={"status": status},
+        base_version=base_version,
+    )  # fmt: skip
 
 
 def lead_add_note(*, lead: Lead, title: str, description: str, user: User) -> LeadChange | None:
-    notes = [dict(n) for n in lead.notes] + [
-        {"id": "", "title": title.strip(), "description": description.strip()}
-    ]
-    return _apply(lead=lead, user=user, action="note", changes={"notes": notes})
+    """Appends to the current notes (no conflict possible: the API keeps every note sent)."""
+
+    def changes(current: Lead) -> dict:
+        new = {"id": "", "title": title.strip(), "description": description.strip()}
+        return {"notes": [dict(n) for n in current.notes] + [new]}
+
+    return _apply(lead=lead, user=user, action="note", changes=changes)
 
 
 def lead_set_tags(*, lead: Lead, tags: Iterable[str], user: User) -> LeadChange | None:
@@ -96,12 +122,19 @@ def lead_set_tags(*, lead: Lead, tags: Iterable[str], user: User) -> LeadChange 
 
 
 def lead_add_tag(*, lead: Lead, tag: str, user: User) -> LeadChange | None:
-    return lead_set_tags(lead=lead, tags=[*lead.tags, tag.strip()], user=user)
+    """Adds to the current tags, whatever changed since the page was shown."""
+    return _apply(
+        lead=lead, user=user, action="tags",
+        changes=lambda current: {"tags": _dedupe_tags([*current.tags, tag])},
+    )  # fmt: skip
 
 
 def lead_remove_tag(*, lead: Lead, tag: str, user: User) -> LeadChange | None:
     key = tag.strip().casefold()
-    return lead_set_tags(lead=lead, tags=[t for t in lead.tags if t.casefold() != key], user=user)
+    return _apply(
+        lead=lead, user=user, action="tags",
+        changes=lambda current: {"tags": [t for t in current.tags if t.casefold() != key]},
+    )  # fmt: skip
 
 
 def lead_update_contact(
@@ -115,6 +148,7 @@ def lead_update_contact(
     picture: str | None = None,
     agent_id: str | None = None,
     attributes: list[dict[str, str]] | None = None,
+    base_version: int | None = None,
 ) -> LeadChange | None:
     """Admin edit of contact fields; only the fields given and actually changed are sent."""
     given = {
@@ -127,9 +161,9 @@ def lead_update_contact(
         "attributes": attributes,
     }
     changes = {k: v for k, v in given.items() if v is not None}
-    if "phone" in changes and "dial_code" not in changes and changes["phone"]:
-        changes["dial_code"] = lead.dial_code
-    return _apply(lead=lead, user=user, action="contact", changes=changes)
+    return _apply(
+        lead=lead, user=user, action="contact", changes=changes, base_version=base_version
+    )
 
 
 def lead_update(*, lead: Lead, user: User, changes: dict[str, Any]) -> LeadChange | None:
@@ -142,18 +176,80 @@ def lead_update(*, lead: Lead, user: User, changes: dict[str, Any]) -> LeadChang
     return _apply(lead=lead, user=user, action="admin", changes=changes)
 
 
+def change_retry(*, change: LeadChange, user: User) -> LeadChange:
+    """Send a failed change again (after the token was fixed, say)."""
+    with transaction.atomic():
+        LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.FAILED).update(
+            state=LeadChange.State.PENDING,
+            next_attempt_at=None,
+            resolved_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        delivery.refresh_change_state(change.lead_id)
+    _deliver_now(change.lead_id)
+    change.refresh_from_db()
+    return change
+
+
+def change_discard(*, change: LeadChange, user: User) -> LeadChange:
+    """Give up a failed change: the mirror returns to BotPenguin's value for its fields."""
+    with transaction.atomic():
+        updated = LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.FAILED).update(
+            state=LeadChange.State.DISCARDED,
+            resolved_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        if updated:
+            lead = Lead.objects.select_for_update().get(pk=change.lead_id)
+            still_open = {
+                name
+                for after in LeadChange.objects.filter(
+                    lead_id=lead.pk, state__in=LeadChange.OPEN_STATES
+                ).values_list("after", flat=True)
+                for name in after
+            }
+            restore = {
+                name: value
+                for name, value in _api_values(lead, change).items()
+                if name not in still_open
+            }
+            _write_fields(lead, restore)
+            delivery.refresh_change_state(lead.pk)
+    change.refresh_from_db()
+    return change
+
+
+def changes_retry_failed(*, user: User) -> int:
+    """Retry every failed change (after fixing the token). Returns how many were retried."""
+    ids = list(
+        LeadChange.objects.filter(state=LeadChange.State.FAILED).values_list("lead_id", flat=True)
+    )
+    with transaction.atomic():
+        count = LeadChange.objects.filter(state=LeadChange.State.FAILED).update(
+            state=LeadChange.State.PENDING,
+            next_attempt_at=None,
+            resolved_by=user if getattr(user, "is_authenticated", False) else None,
+        )
+        for lead_id in set(ids):
+            delivery.refresh_change_state(lead_id)
+    for lead_id in set(ids):
+        schedule_delivery(lead_id)
+    return count
+
+
 # --- bulk actions ----------------------------------------------------------------------------------
 
 
 @dataclass
 class BulkResult:
     changed: list[Lead] = field(default_factory=list)
+    pending: list[Lead] = field(default_factory=list)
     unchanged: list[Lead] = field(default_factory=list)
     failed: list[tuple[Lead, str]] = field(default_factory=list)
 
     @property
     def summary(self) -> str:
-        parts = [f"{len(self.changed)} changed"]
+        parts = [f"{len(self.changed) + len(self.pending)} changed"]
+        if self.pending:
+            parts.append(f"{len(self.pending)} waiting to be sent to BotPenguin")
         if self.unchanged:
             parts.append(f"{len(self.unchanged)} already so")
         if self.failed:
@@ -164,28 +260,39 @@ class BulkResult:
 def leads_bulk_set_status(*, leads: QuerySet[Lead], status: str, user: User) -> BulkResult:
     if status not in STATUSES:
         raise ValueError(f"Unknown status {status!r}")
-    return _bulk(leads, lambda lead: lead_set_status(lead=lead, status=status, user=user))
+    return _bulk(leads, user, "status", lambda current: {"status": status})
 
 
 def leads_bulk_add_tag(*, leads: QuerySet[Lead], tag: str, user: User) -> BulkResult:
-    return _bulk(leads, lambda lead: lead_add_tag(lead=lead, tag=tag, user=user))
+    return _bulk(leads, user, "tags", lambda current: {"tags": _dedupe_tags([*current.tags, tag])})
 
 
 def leads_bulk_remove_tag(*, leads: QuerySet[Lead], tag: str, user: User) -> BulkResult:
-    return _bulk(leads, lambda lead: lead_remove_tag(lead=lead, tag=tag, user=user))
+    key = tag.strip().casefold()
+    return _bulk(
+        leads, user, "tags",
+        lambda current: {"tags": [t for t in current.tags if t.casefold() != key]},
+    )  # fmt: skip
 
 
-def _bulk(leads: QuerySet[Lead], action) -> BulkResult:
+def _bulk(leads: QuerySet[Lead], user: User, action: str, changes: Callable) -> BulkResult:
+    """Apply to each lead's current values. Once BotPenguin proves unreachable, the remaining
+    edits are queued for the worker instead of each waiting for a timeout."""
     result = BulkResult()
-    # Each lead is read fresh (current values) and edited on its own: one refusal does not stop
-    # the others. Iterating in chunks keeps memory flat for "all N matching the filter".
+    try_now = True
     for lead in leads.order_by("pk").iterator(chunk_size=200):
         try:
-            change = action(lead)
+            change = _apply(lead=lead, user=user, action=action, changes=changes, try_now=try_now)
         except EditFailed as e:
             result.failed.append((lead, e.message))
             continue
-        (result.changed if change is not None else result.unchanged).append(lead)
+        if change is None:
+            result.unchanged.append(lead)
+        elif is_pending(change):
+            result.pending.append(lead)
+            try_now = False
+        else:
+            result.changed.append(lead)
     return result
 
 
@@ -203,65 +310,123 @@ def _dedupe_tags(tags: Iterable[str]) -> list[str]:
     return out
 
 
-def _value_for_log(value: Any) -> Any:
-    return list(value) if isinstance(value, list | tuple) else value
+def _copy(value: Any) -> Any:
+    return (
+        [dict(v) if isinstance(v, dict) else v for v in value] if isinstance(value, list) else value
+    )
 
 
-def _apply(*, lead: Lead, user: User, action: str, changes: dict[str, Any]) -> LeadChange | None:
-    """Record, send and (once accepted) apply one edit. Returns None when nothing would change."""
-    changes = {k: v for k, v in changes.items() if getattr(lead, k) != v}
-    if not changes:
-        return None
+def _write_fields(lead: Lead, values: dict[str, Any]) -> None:
+    """Write mirror fields (inside the caller's transaction), keeping LeadTag rows in step."""
+    if not values:
+        return
+    Lead.objects.filter(pk=lead.pk).update(**values, version=F("version") + 1)
+    if "tags" in values:
+        LeadTag.objects.filter(lead_id=lead.pk).delete()
+        LeadTag.objects.bulk_create(tag_rows(lead.pk, values["tags"]))
+
+
+def _api_values(lead: Lead, change: LeadChange) -> dict[str, Any]:
+    """BotPenguin's values (as last listed) for the change's fields; else the values before it."""
+    if lead.raw:
+        try:
+            record = parse_chat(lead.raw)
+        except ParseError:
+            record = None
+        if record is not None:
+            fields = lead_fields_from_record(record, is_lead=lead.is_lead)
+            return {name: fields[name] for name in change.after if name in fields}
+    return {name: change.before.get(name) for name in change.after}
+
+
+def _apply(
+    *,
+    lead: Lead,
+    user: User,
+    action: str,
+    changes: dict[str, Any] | Callable[[Lead], dict[str, Any]],
+    base_version: int | None = None,
+    try_now: bool = True,
+) -> LeadChange | None:
+    """Record and apply one edit, then try to deliver it. None when nothing would change."""
     try:
         check_configured()
     except ConfigurationError as e:
         raise EditFailed(str(e)) from e
-    before = {k: _value_for_log(getattr(lead, k)) for k in changes}
-    after = {k: _value_for_log(v) for k, v in changes.items()}
-    body = build_put_body(uuid=lead.uuid, bot_id=lead.bot_id, customer_id=lead.customer_id, **after)
-    change = LeadChange.objects.create(
-        lead=lead,
-        user=user if getattr(user, "is_authenticated", False) else None,
-        action=action,
-        before=before,
-        after=after,
-        body=body,
-        state=LeadChange.State.PENDING,
-    )
-    try:
-        with get_client(read_timeout=settings.BOTPENGUIN_EDIT_TIMEOUT, retries=0) as client:
-            client.put_lead(body)
-    except BotPenguinError as e:
-        message = describe_error(e)
-        LeadChange.objects.filter(pk=change.pk).update(
-            state=LeadChange.State.FAILED,
-            attempts=F("attempts") + 1,
-            last_error=message,
-            last_http_status=getattr(e, "status", None),
-        )
-        change.refresh_from_db()
-        logger.info("Edit %s of lead %s refused: %s", action, lead.pk, message)
-        raise EditFailed(
-            message, change=change, transient=bool(getattr(e, "transient", False))
-        ) from e
-    now = timezone.now()
     with transaction.atomic():
-        Lead.objects.filter(pk=lead.pk).update(
-            **changes, version=F("version") + 1, remote_updated_at=now
+        current = Lead.objects.select_for_update().get(pk=lead.pk)
+        wanted = changes(current) if callable(changes) else changes
+        wanted = {k: v for k, v in wanted.items() if getattr(current, k) != v}
+        if not wanted:
+            return None
+        if base_version is not None and current.version != base_version:
+            raise EditConflict(lead=current, yours=wanted)
+        before = {k: _copy(getattr(current, k)) for k in wanted}
+        after = {k: _copy(v) for k, v in wanted.items()}
+        change = LeadChange.objects.create(
+            lead=current,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            action=action,
+            before=before,
+            after=after,
+            body=build_put_body(
+                uuid=current.uuid, bot_id=current.bot_id, customer_id=current.customer_id, **after
+            ),
+            base_version=base_version if base_version is not None else current.version,
+            state=LeadChange.State.PENDING,
         )
-        if "tags" in changes:
-            LeadTag.objects.filter(lead_id=lead.pk).delete()
-            LeadTag.objects.bulk_create(tag_rows(lead.pk, changes["tags"]))
-        LeadChange.objects.filter(pk=change.pk).update(
-            state=LeadChange.State.DELIVERED,
-            attempts=F("attempts") + 1,
-            delivered_at=now,
-            last_error="",
-            last_http_status=200,
-        )
-    lead.refresh_from_db()
+        _write_fields(current, wanted)
+        delivery.refresh_change_state(current.pk)
+    if try_now:
+        outcome = _deliver_now(current.pk)
+        if outcome.state == "failed" and change.pk in outcome.change_ids:
+            _undo_refused(change, outcome.message)
+            raise EditFailed(outcome.message, change=change)
+    else:
+        schedule_delivery(current.pk)
     change.refresh_from_db()
+    lead.refresh_from_db()
     return change
+
+
+def _deliver_now(lead_id: int) -> delivery.Outcome:
+    outcome = delivery.deliver_lead(lead_id, force=True)
+    if outcome.state in ("pending", "busy"):
+        schedule_delivery(lead_id)
+    return outcome
+
+
+def _undo_refused(change: LeadChange, message: str) -> None:
+    """BotPenguin refused the edit while the person waited: put the mirror back, discard it."""
+    with transaction.atomic():
+        lead = Lead.objects.select_for_update().get(pk=change.lead_id)
+        LeadChange.objects.filter(pk=change.pk).update(
+            state=LeadChange.State.DISCARDED, last_error=message
+        )
+        _write_fields(lead, {k: change.before[k] for k in change.after})
+        delivery.refresh_change_state(lead.pk)
+    change.refresh_from_db()
+
+
+def schedule_delivery(lead_id: int) -> None:
+    """Ask the worker to deliver this lead's pending changes when they are due."""
+    from leads.tasks import deliver_lead_changes
+
+    due = (
+        LeadChange.objects.filter(lead_id=lead_id, state=LeadChange.State.PENDING)
+        .order_by("id")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    run_after = due if due and due > timezone.now() else None
+
+    def enqueue() -> None:
+        task = (
+            deliver_lead_changes.using(run_after=run_after) if run_after else deliver_lead_changes
+        )
+        task.enqueue(lead_id=lead_id)
+
+    transaction.on_commit(enqueue)
 
 
 # --- sync --------------------------------------------------------------------------------------------

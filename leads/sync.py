@@ -366,11 +366,20 @@ def _flush(
     records = list(batch.values())
     batch.clear()
     with transaction.atomic():
+        # Row locks (PostgreSQL) so that an edit cannot slip in between this read and the
+        # write; SQLite's IMMEDIATE transaction already holds the write lock.
         existing = {
             uuid: (pk, raw_hash, version)
-            for uuid, pk, raw_hash, version in Lead.objects.filter(
-                bot_id=bot_id, uuid__in=[r.uuid for r in records]
-            ).values_list("uuid", "id", "raw_hash", "version")
+            for uuid, pk, raw_hash, version in Lead.objects.select_for_update()
+            .filter(bot_id=bot_id, uuid__in=[r.uuid for r in records])
+            .values_list("uuid", "id", "raw_hash", "version")
+        }
+        # Fields with an undelivered edit keep the edited value until it is delivered.
+        pending = {
+            lead.uuid: lead
+            for lead in Lead.objects.filter(
+                bot_id=bot_id, uuid__in=list(existing), change_state__in=["pending", "failed"]
+            )
         }
         to_write: list[Lead] = []
         unchanged_ids: list[int] = []
@@ -382,6 +391,10 @@ def _flush(
             if known and known[1] == raw_hash:
                 unchanged_ids.append(known[0])
                 continue
+            fields = lead_fields_from_record(record, is_lead=is_lead)
+            if held := pending.get(record.uuid):
+                for name in held.pending_fields:
+                    fields[name] = getattr(held, name)
             lead = Lead(
                 bot_id=bot_id,
                 customer_id=customer_id,
@@ -391,7 +404,7 @@ def _flush(
                 synced_at=sync_time,
                 missing_since=None,
                 version=(known[2] + 1) if known else 1,
-                **lead_fields_from_record(record, is_lead=is_lead),
+                **fields,
             )
             to_write.append(lead)
             if known:

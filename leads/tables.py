@@ -7,10 +7,12 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
 
-from leads.models import Lead, Status
+from leads.models import Lead, LeadChange, Status
+from leads.services import SAVED_PENDING
 
 STATUS_COLOURS = {
     "OPEN": "primary",
@@ -24,7 +26,7 @@ STATUS_COLOURS = {
 
 def status_badge(lead: Lead) -> str:
     if not lead.status:
-        return format_html('<span class="badge text-bg-light border">No status</span>')
+        return mark_safe('<span class="badge text-bg-light border">No status</span>')
     return format_html(
         '<span class="badge text-bg-{} status-badge">{}</span>',
         STATUS_COLOURS.get(lead.status, "light"),
@@ -42,6 +44,24 @@ def avatar(lead: Lead, size: str = "") -> str:
             lead.initials,
         )
     return format_html('<span class="avatar avatar-initials {}">{}</span>', size, lead.initials)
+
+
+PENDING_BADGE = mark_safe(
+    '<span class="badge text-bg-warning change-badge" title="Saved in BotPanel, waiting to be '
+    'sent to BotPenguin">Pending</span>'
+)
+FAILED_BADGE = mark_safe(
+    '<span class="badge text-bg-danger change-badge" title="BotPenguin refused an edit: open the '
+    'lead to retry or discard it">Failed</span>'
+)
+
+
+def change_badge(lead: Lead) -> str:
+    if lead.change_state == "pending":
+        return PENDING_BADGE
+    if lead.change_state == "failed":
+        return FAILED_BADGE
+    return ""
 
 
 def _when(value) -> str:
@@ -108,7 +128,7 @@ class LeadTable(tables.Table):
             avatar(record),
             url,
             Truncator(label).chars(60),
-            format_html(' <span class="badge text-bg-secondary">missing</span>')
+            mark_safe(' <span class="badge text-bg-secondary">missing</span>')
             if record.missing_since
             else "",
         )
@@ -131,15 +151,22 @@ class LeadTable(tables.Table):
         )  # fmt: skip
         error = self.row_errors.get(record.uuid)
         return format_html(
-            '<div class="d-flex flex-column gap-1">{}'
+            '<div class="d-flex flex-column gap-1"><div>{} {}</div>'
             '<select name="status" class="form-select form-select-sm js-row-status" '
             'aria-label="Status" hx-post="{}" hx-trigger="change" hx-target="closest tr" '
-            'hx-swap="outerHTML" hx-include="#lead-table-query">{}{}</select>{}</div>',
+            'hx-swap="outerHTML" hx-include="#lead-table-query" hx-vals=\'{{"version": {}}}\'>'
+            "{}{}</select>{}</div>",
             status_badge(record),
+            change_badge(record),
             reverse("leads:row-status", args=[record.uuid]),
-            "" if record.status else format_html('<option value="" selected>—</option>'),
+            record.version,
+            "" if record.status else mark_safe('<option value="" selected>—</option>'),
             options,
-            format_html('<div class="text-danger row-error" role="alert">{}</div>', error)
+            format_html(
+                '<div class="{} row-error" role="alert">{}</div>',
+                "text-warning-emphasis" if error == SAVED_PENDING else "text-danger",
+                error,
+            )
             if error
             else "",
         )
@@ -225,3 +252,44 @@ class LeadExportTable(tables.Table):
     def as_values(self, exclude_columns=None) -> Iterator[list]:
         for row in super().as_values(exclude_columns):
             yield [neutralise(v.isoformat() if hasattr(v, "isoformat") else v) for v in row]
+
+
+class ChangeTable(tables.Table):
+    """The Activity page: every edit, newest first."""
+
+    created_at = tables.Column(verbose_name="When")
+    user = tables.Column(verbose_name="Who", default="system")
+    lead = tables.Column(order_by=("lead__name",))
+    action = tables.Column()
+    fields = tables.Column(empty_values=(), orderable=False, verbose_name="Fields")
+    state = tables.Column()
+    attempts = tables.Column()
+    last_error = tables.Column(verbose_name="Last error", orderable=False)
+
+    class Meta:
+        model = LeadChange
+        fields = ("created_at", "user", "lead", "action", "fields", "state", "attempts",
+                  "last_error")  # fmt: skip
+        attrs = {"class": "table table-sm table-hover align-middle", "id": "change-table"}
+        empty_text = "No edits match."
+
+    def render_created_at(self, value) -> str:
+        return _when(value)
+
+    def render_lead(self, record: LeadChange) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("leads:detail", args=[record.lead.uuid]),
+            Truncator(str(record.lead)).chars(40),
+        )
+
+    def render_fields(self, record: LeadChange) -> str:
+        return ", ".join(record.after)
+
+    def render_state(self, record: LeadChange) -> str:
+        colour = {"pending": "warning", "failed": "danger", "delivered": "success"}.get(
+            record.state, "secondary"
+        )
+        return format_html(
+            '<span class="badge text-bg-{}">{}</span>', colour, record.get_state_display()
+        )

@@ -2,9 +2,11 @@
 
 import logging
 
+from django.utils import timezone
 from django_tasks import task
 
-from leads.models import SyncRun
+from leads import delivery
+from leads.models import Heartbeat, SyncRun
 from leads.sync import SyncError, sync_leads
 
 logger = logging.getLogger(__name__)
@@ -19,3 +21,29 @@ def run_sync(run_id: int, full: bool = False) -> dict:
     except SyncError as e:
         return {"state": "failed", "error": str(e)}
     return {"state": run.state, "summary": run.summary()}
+
+
+@task()
+def deliver_lead_changes(lead_id: int) -> dict:
+    """Deliver one lead's due changes; reschedules itself while BotPenguin is unreachable."""
+    from leads.services import schedule_delivery
+
+    outcome = delivery.deliver_lead(lead_id)
+    if outcome.state in ("pending", "busy"):
+        schedule_delivery(lead_id)
+    return {"lead": lead_id, "state": outcome.state, "message": outcome.message}
+
+
+@task()
+def deliver_due_changes() -> dict:
+    """Safety net run by the scheduler: every due change, whatever enqueued (or lost) it."""
+    outcomes = delivery.deliver_due()
+    return {"leads": len(outcomes), "delivered": sum(o.state == "delivered" for o in outcomes)}
+
+
+@task()
+def heartbeat() -> str:
+    """Proves a worker is taking tasks off the queue (shown by /healthz)."""
+    now = timezone.now()
+    Heartbeat.objects.update_or_create(name="worker", defaults={"at": now})
+    return now.isoformat()

@@ -18,6 +18,13 @@ urlpatterns = [
     path("leads/<str:uuid>/edit/note/", views.add_note, name="add-note"),
     path("leads/<str:uuid>/edit/tags/", views.edit_tags, name="edit-tags"),
     path("leads/<str:uuid>/edit/contact/", views.edit_contact, name="edit-contact"),
+    # The change log.
+    path("activity/", views.ActivityView.as_view(), name="activity"),
+    path("changes/counts/", views.change_counts, name="change-counts"),
+    path("changes/retry-failed/", views.changes_retry_failed, name="changes-retry-failed"),
+    path("changes/<int:pk>/retry/", views.change_retry, name="change-retry"),
+    path("changes/<int:pk>/discard/", views.change_discard, name="change-discard"),
+    path("healthz", views.healthz, name="healthz"),
     # Sync now (staff) and its progress.
     path("sync/now/", views.sync_now, name="sync-now"),
     path("sync/status/", views.sync_status, name="sync-status"),

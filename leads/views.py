@@ -8,11 +8,25 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from leads import selectors
+from leads.views_changes import (
+    ActivityView,
+    change_counts,
+    change_discard,
+    change_retry,
+    changes_retry_failed,
+    healthz,
+)
 from leads.views_detail import add_note, edit_contact, edit_status, edit_tags, lead_detail
 from leads.views_list import LeadListView, bulk_action, row_status, tag_options
 from leads.views_sync import sync_now, sync_status
 
 __all__ = [
+    "ActivityView",
+    "change_counts",
+    "change_discard",
+    "change_retry",
+    "changes_retry_failed",
+    "healthz",
     "LeadListView",
     "add_note",
     "bulk_action",

@@ -21,7 +21,7 @@ from leads.forms import (
     StatusForm,
     can_edit_contact,
 )
-from leads.models import Lead
+from leads.models import Lead, LeadChange, Status
 from leads.views_list import filter_query_string
 
 
@@ -56,7 +56,15 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
     previous, following = list_queries.neighbours(lead=lead, params=QueryDict(query))
     suffix = f"?{query}" if query else ""
     editable = can_edit_contact(request.user)
+    conflict = forms.get("conflict")
+    if conflict is not None:
+        version = conflict.version
+    elif request.method == "POST" and request.POST.get("version", "").isdigit():
+        version = int(request.POST["version"])
+    else:
+        version = lead.version
     context = {
+        "version": version,
         "lead": lead,
         "query": query,
         "suffix": suffix,
@@ -65,6 +73,7 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "next_url": reverse("leads:detail", args=[following]) + suffix if following else "",
         "notes": list(reversed(lead.notes)),
         "can_edit_contact": editable,
+        "can_resolve": editable,
         "raw_json": json.dumps(lead.raw, indent=2, ensure_ascii=False)
         if request.user.is_staff
         else "",
@@ -76,8 +85,30 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "attribute_formset": forms.get("attribute_formset")
         or AttributeFormSet(initial=lead.attributes, prefix="attr"),
         "api_error": forms.get("api_error", {}),
+        "conflict": forms.get("conflict"),
+        "conflict_rows": _conflict_rows(forms.get("conflict")),
+        "open_changes": lead.changes.filter(state__in=LeadChange.OPEN_STATES).order_by("id"),
     }
     return render(request, "leads/detail.html", context, status=status)
+
+
+def _conflict_rows(conflict) -> list[tuple[str, object, object]]:
+    if conflict is None:
+        return []
+    return [
+        (name.replace("_", " "), _show(name, conflict.current[name]), _show(name, value))
+        for name, value in conflict.yours.items()
+    ]
+
+
+def _show(name: str, value) -> str:
+    if name == "status":
+        return Status(value).label if value in Status.values else "—"
+    if isinstance(value, list):
+        return ", ".join(
+            f"{v.get('key')}={v.get('value')}" if isinstance(v, dict) else str(v) for v in value
+        )
+    return str(value) if value else "—"
 
 
 def lead_detail(request: HttpRequest, uuid: str) -> HttpResponse:
@@ -87,9 +118,18 @@ def lead_detail(request: HttpRequest, uuid: str) -> HttpResponse:
 def _done(request, lead, change, what: str) -> HttpResponse:
     if change is None:
         messages.info(request, f"Nothing to change: {what} was already so.")
+    elif services.is_pending(change):
+        messages.warning(request, f"{services.SAVED_PENDING} ({what})")
     else:
         messages.success(request, f"Saved: {what}.")
     return redirect(_detail_url(request, lead))
+
+
+def _version(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST["version"])
+    except (KeyError, ValueError):
+        return None
 
 
 @require_POST
@@ -100,10 +140,13 @@ def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
         return _render(request, lead, 400, status_form=form)
     try:
         change = services.lead_set_status(
-            lead=lead, status=form.cleaned_data["status"], user=request.user
-        )
+            lead=lead, status=form.cleaned_data["status"], user=request.user,
+            base_version=_version(request),
+        )  # fmt: skip
     except services.EditFailed as e:
         return _render(request, lead, status_form=form, api_error={"status": e.message})
+    except services.EditConflict as conflict:
+        return _render(request, lead, 409, status_form=form, conflict=conflict)
     return _done(request, lead, change, f"status {lead.status_label}")
 
 
@@ -169,6 +212,11 @@ def edit_contact(request: HttpRequest, uuid: str) -> HttpResponse:
             picture=data["picture"],
             agent_id=data["agent_id"],
             attributes=formset.attributes(),
+            base_version=_version(request),
+        )
+    except services.EditConflict as conflict:
+        return _render(
+            request, lead, 409, contact_form=form, attribute_formset=formset, conflict=conflict
         )
     except services.EditFailed as e:
         return _render(

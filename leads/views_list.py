@@ -97,26 +97,38 @@ def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
     """Change one row's status in place (htmx) and answer with the re-rendered row."""
     lead = get_object_or_404(Lead, uuid=uuid)
     status = request.POST.get("status", "")
-    error, http_status = "", 200
+    note, http_status = "", 200
+    version = request.POST.get("version", "")
     if status not in Status.values:
-        error, http_status = "Choose one of the six statuses.", 400
+        note, http_status = "Choose one of the six statuses.", 400
     else:
         try:
-            services.lead_set_status(lead=lead, status=status, user=request.user)
+            change = services.lead_set_status(
+                lead=lead, status=status, user=request.user,
+                base_version=int(version) if version.isdigit() else None,
+            )  # fmt: skip
+            if services.is_pending(change):
+                note = services.SAVED_PENDING
         except services.EditFailed as e:
-            error = e.message
+            note = e.message
+        except services.EditConflict as conflict:
+            note = (
+                f"Changed meanwhile to {lead.__class__(status=conflict.current['status']).status_label}"
+                f" (you chose {Status(status).label}): pick again to keep yours."
+            )
+            http_status = 409
     lead.refresh_from_db()
     if not request.htmx:
-        if error:
-            messages.error(request, f"{lead}: {error}")
+        if note:
+            messages.warning(request, f"{lead}: {note}")
         else:
             messages.success(request, f"{lead}: status set to {lead.status_label}.")
         return redirect(request.POST.get("next") or reverse("leads:list"))
     query = filter_query_string(QueryDict(request.POST.get("query", "")))
-    table = LeadTable([lead], query_string=query, row_errors={lead.uuid: error} if error else {})
+    table = LeadTable([lead], query_string=query, row_errors={lead.uuid: note} if note else {})
     return render(
         request, "leads/partials/row.html", {"row": table.rows[0], "table": table},
-        status=http_status,
+        status=http_status if http_status != 409 else 200,
     )  # fmt: skip
 
 

@@ -51,6 +51,9 @@ $PY manage.py demo_user
 
 $PY manage.py db_worker --no-reload -v 0 &
 pids+=($!)
+# Incremental sync every SYNC_EVERY_MINUTES (default 5), delivery sweeps and worker heartbeats.
+$PY manage.py run_scheduler &
+pids+=($!)
 
 echo
 echo "BotPanel: http://127.0.0.1:8000/  (Ctrl-C stops the dashboard, worker and sandbox)"

@@ -337,7 +337,6 @@ def test_agents_cannot_edit_contacts(agent_client, botpenguin, lead):
     [
         ("400", "BotPenguin refused the request (HTTP 400): sandbox: injected HTTP 400"),
         ("401", "BotPenguin rejected the API token."),
-        ("503", "BotPenguin is unreachable right now, nothing was changed"),
     ],
 )
 def test_api_refusal_shows_on_the_form_keeps_input_and_mirror(
@@ -345,8 +344,6 @@ def test_api_refusal_shows_on_the_form_keeps_input_and_mirror(
 ):
     if fault == "401":
         botpenguin.sandbox.token = "rotated"
-    elif fault == "503":
-        botpenguin.sandbox.fail_puts = True
     else:
         botpenguin.sandbox.fail_next(1, status=400, method="PUT")
     response = agent_client.post(url(lead, "note"), {"title": "Kept title", "description": "Kept"})
@@ -355,9 +352,25 @@ def test_api_refusal_shows_on_the_form_keeps_input_and_mirror(
     assert message in html and 'role="alert"' in html
     assert 'value="Kept title"' in html
     assert SANDBOX_TOKEN not in html
-    assert Lead.objects.get(pk=lead.pk).notes == NOTES
+    lead.refresh_from_db()
+    assert lead.notes == NOTES and lead.change_state == "" and lead.pending_fields == []
     change = LeadChange.objects.get()
-    assert change.state == "failed" and message.rstrip(".") in change.last_error
+    assert change.state == "discarded" and message.rstrip(".") in change.last_error
+
+
+def test_an_edit_while_botpenguin_is_down_is_saved_and_pending(agent_client, botpenguin, lead):
+    botpenguin.sandbox.fail_puts = True
+    response = agent_client.post(
+        url(lead, "note"), {"title": "Call back", "description": "Tomorrow"}, follow=True
+    )
+    html = response.content.decode()
+    assert "Saved — will be sent to BotPenguin when it is reachable." in html
+    assert "change-badge" in html and ">Pending<" in html
+    lead.refresh_from_db()
+    assert [n["title"] for n in lead.notes] == ["First", "Second", "Call back"]
+    assert lead.pending_fields == ["notes"] and lead.change_state == "pending"
+    change = LeadChange.objects.get()
+    assert change.state == "pending" and change.attempts == 1 and change.last_http_status == 503
 
 
 def test_missing_token_setting_is_named(agent_client, botpenguin, lead, settings):

@@ -310,7 +310,6 @@ def test_inline_status_change_sends_the_put_and_rerenders_the_row(agent_client, 
     ("fault", "message"),
     [
         ("400", "sandbox: injected HTTP 400"),
-        ("503", "BotPenguin is unreachable right now"),
         ("401", "BotPenguin rejected the API token."),
     ],
 )
@@ -320,8 +319,6 @@ def test_inline_status_refused_keeps_the_row_and_shows_why(
     lead = make_lead(1, sandbox=botpenguin.sandbox)
     if fault == "401":
         botpenguin.sandbox.token = "rotated"
-    elif fault == "503":
-        botpenguin.sandbox.fail_puts = True
     else:
         botpenguin.sandbox.fail_next(1, status=400)
     response = agent_client.post(
@@ -333,6 +330,41 @@ def test_inline_status_refused_keeps_the_row_and_shows_why(
     lead.refresh_from_db()
     assert lead.status == "OPEN"
     assert SANDBOX_TOKEN not in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inline_status_while_botpenguin_is_down_is_kept_pending(agent_client, botpenguin):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    botpenguin.sandbox.fail_puts = True
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/row-status/", {"status": "CLOSED"}, HTTP_HX_REQUEST="true"
+    )
+    html = response.content.decode()
+    assert "Saved — will be sent to BotPenguin when it is reachable." in html
+    assert 'status-badge">Closed<' in html and ">Pending<" in html
+    lead.refresh_from_db()
+    assert (lead.status, lead.change_state, lead.pending_fields) == (
+        "CLOSED",
+        "pending",
+        ["status"],
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_inline_status_conflict_shows_the_current_value(agent_client, botpenguin):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    seen_version = lead.version
+    Lead.objects.filter(pk=lead.pk).update(status="REVIEW", version=seen_version + 1)  # a sync
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/row-status/",
+        {"status": "CLOSED", "version": str(seen_version)},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert "Changed meanwhile to Review (you chose Closed)" in html
+    assert 'status-badge">Review<' in html
+    assert botpenguin.sandbox.puts() == []
+    assert f'"version": {seen_version + 1}' in html
 
 
 @pytest.mark.django_db(transaction=True)

@@ -75,12 +75,27 @@ def test_change_a_status_inline_without_reloading(agent_page, leads, botpenguin)
     assert Lead.objects.get(pk=leads[0].pk).status == "ONHOLD"
 
 
-def test_inline_refusal_shows_in_the_row(agent_page, leads, botpenguin):
+def test_inline_edit_while_botpenguin_is_down_is_kept_and_marked_pending(
+    agent_page, leads, botpenguin
+):
     page = agent_page
     botpenguin.sandbox.fail_puts = True
     row(page, leads[1]).locator("select.js-row-status").select_option("CLOSED")
-    expect(row(page, leads[1]).locator(".row-error")).to_contain_text("unreachable")
+    expect(row(page, leads[1]).locator(".row-error")).to_contain_text(
+        "Saved — will be sent to BotPenguin when it is reachable."
+    )
+    expect(row(page, leads[1]).locator(".status-badge")).to_have_text("Closed")
+    expect(row(page, leads[1]).locator(".change-badge")).to_have_text("Pending")
+    expect(page.locator("#change-counts")).to_contain_text("1 pending")
+
+
+def test_inline_refusal_puts_the_row_back_and_shows_why(agent_page, leads, botpenguin):
+    page = agent_page
+    botpenguin.sandbox.fail_next(1, status=400, method="PUT")
+    row(page, leads[1]).locator("select.js-row-status").select_option("CLOSED")
+    expect(row(page, leads[1]).locator(".row-error")).to_contain_text("HTTP 400")
     expect(row(page, leads[1]).locator(".status-badge")).to_have_text("Open")
+    expect(row(page, leads[1]).locator("select.js-row-status")).to_have_value("OPEN")
 
 
 def test_add_a_note_and_add_and_remove_a_tag(agent_page, leads, botpenguin, live_server):

@@ -1,0 +1,223 @@
+"""Delivering recorded edits (LeadChange rows) to BotPenguin, so that no edit is ever lost.
+
+* One PUT in flight per lead, across any number of workers and machines: a worker first takes the
+  lead's delivery lease with one atomic UPDATE (works alike on SQLite and PostgreSQL, and holds no
+  transaction open across the HTTP call). A worker killed mid-delivery leaves the change pending;
+  its lease expires and another worker delivers it again (PUT is idempotent).
+* Order: a lead's pending changes are sent oldest first, merged into one PUT that carries the
+  latest value of every field; an older change whose fields a newer one all overwrote is marked
+  superseded, the others delivered. A lead with a failed change waits until a person retries or
+  discards it, so nothing is delivered out of order.
+* Transient failures (timeouts, connection errors, 5xx, 429) keep the changes pending and schedule
+  the next attempt with exponential backoff and jitter, honouring Retry-After. Permanent failures
+  (400, 401/403) mark them failed with the API's message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid as uuidlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from leads.botpenguin.client import BotPenguinClient
+from leads.botpenguin.errors import BotPenguinError
+from leads.botpenguin.records import build_put_body
+from leads.config import get_client
+from leads.models import Lead, LeadChange
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE = 5.0  # seconds before the 2nd attempt
+BACKOFF_MAX = 15 * 60.0
+
+
+@dataclass
+class Outcome:
+    """What one delivery attempt for a lead did."""
+
+    lead_id: int
+    state: str  # "delivered", "pending" (will retry), "failed", "busy" (leased), "idle"
+    message: str = ""
+    change_ids: tuple[int, ...] = ()
+
+
+def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with full jitter; never sooner than the API's Retry-After."""
+    ceiling = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
+    delay = random.uniform(ceiling / 2, ceiling)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, BACKOFF_MAX))
+    return delay
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "DELIVERY_LEASE_SECONDS", 60))
+
+
+def claim(lead_id: int) -> str | None:
+    """Take the lead's delivery lease; returns the owner token, or None if someone holds it."""
+    owner = uuidlib.uuid4().hex
+    now = timezone.now()
+    taken = Lead.objects.filter(
+        Q(delivery_lease_until__isnull=True) | Q(delivery_lease_until__lt=now), pk=lead_id
+    ).update(
+        delivery_lease_until=now + timedelta(seconds=lease_seconds()), delivery_lease_owner=owner
+    )
+    return owner if taken else None
+
+
+def release(lead_id: int, owner: str) -> None:
+    Lead.objects.filter(pk=lead_id, delivery_lease_owner=owner).update(
+        delivery_lease_until=None, delivery_lease_owner=""
+    )
+
+
+def refresh_change_state(lead_id: int) -> None:
+    """Recompute the lead's pending fields and badge from its open changes (one query + update)."""
+    open_changes = list(
+        LeadChange.objects.filter(lead_id=lead_id, state__in=LeadChange.OPEN_STATES).values_list(
+            "state", "after"
+        )
+    )
+    fields = sorted({name for _state, after in open_changes for name in after})
+    states = {state for state, _after in open_changes}
+    badge = "failed" if LeadChange.State.FAILED in states else ("pending" if states else "")
+    Lead.objects.filter(pk=lead_id).update(pending_fields=fields, change_state=badge)
+
+
+def deliver_lead(
+    lead_id: int, *, client: BotPenguinClient | None = None, now: datetime | None = None,
+    force: bool = False,
+) -> Outcome:  # fmt: skip
+    """Try to deliver a lead's due pending changes in one PUT. Safe to call from anywhere."""
+    owner = claim(lead_id)
+    if owner is None:
+        return Outcome(lead_id, "busy")
+    try:
+        return _deliver_claimed(lead_id, client=client, now=now or timezone.now(), force=force)
+    finally:
+        release(lead_id, owner)
+
+
+def _deliver_claimed(
+    lead_id: int, *, client: BotPenguinClient | None, now: datetime, force: bool
+) -> Outcome:
+    changes = list(
+        LeadChange.objects.filter(lead_id=lead_id, state__in=LeadChange.OPEN_STATES)
+        .select_related("lead")
+        .order_by("id")
+    )
+    if not changes:
+        refresh_change_state(lead_id)
+        return Outcome(lead_id, "idle")
+    if any(c.state == LeadChange.State.FAILED for c in changes):
+        return Outcome(lead_id, "failed", "waiting for a person to retry or discard")
+    first = changes[0]
+    if not force and first.next_attempt_at and first.next_attempt_at > now:
+        return Outcome(lead_id, "pending", "not due yet")
+    lead = first.lead
+    merged: dict = {}
+    for change in changes:
+        merged.update(change.after)
+    body = build_put_body(
+        uuid=lead.uuid, bot_id=lead.bot_id, customer_id=lead.customer_id, **merged
+    )
+    ids = tuple(c.pk for c in changes)
+    own_client = client is None
+    try:
+        if own_client:
+            client = get_client(read_timeout=settings.BOTPENGUIN_EDIT_TIMEOUT, retries=0)
+        client.put_lead(body)
+    except BotPenguinError as e:
+        return _record_failure(lead_id, changes, e)
+    finally:
+        if own_client and client is not None:
+            client.close()
+    delivered_at = timezone.now()
+    with transaction.atomic():
+        later_fields: set[str] = set()
+        for change in reversed(changes):
+            own = set(change.after)
+            superseded = change is not changes[-1] and own <= later_fields
+            LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.PENDING).update(
+                state=LeadChange.State.SUPERSEDED if superseded else LeadChange.State.DELIVERED,
+                attempts=change.attempts + 1,
+                delivered_at=delivered_at,
+                last_error="",
+                last_http_status=200,
+                body=body,
+            )
+            later_fields |= own
+        refresh_change_state(lead_id)
+    logger.info("Delivered %d change(s) of lead %s in one PUT", len(changes), lead_id)
+    return Outcome(lead_id, "delivered", change_ids=ids)
+
+
+def _record_failure(lead_id: int, changes: list[LeadChange], error: BotPenguinError) -> Outcome:
+    from leads.services import describe_error
+
+    message = describe_error(error)
+    status = getattr(error, "status", None)
+    ids = tuple(c.pk for c in changes)
+    with transaction.atomic():
+        if error.transient:
+            attempts = max(c.attempts for c in changes) + 1
+            delay = backoff_seconds(attempts, getattr(error, "retry_after", None))
+            for change in changes:
+                LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.PENDING).update(
+                    attempts=change.attempts + 1,
+                    next_attempt_at=timezone.now() + timedelta(seconds=delay),
+                    last_error=message,
+                    last_http_status=status,
+                )
+            state = "pending"
+        else:
+            for change in changes:
+                LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.PENDING).update(
+                    state=LeadChange.State.FAILED,
+                    attempts=change.attempts + 1,
+                    last_error=message,
+                    last_http_status=status,
+                )
+            state = "failed"
+        refresh_change_state(lead_id)
+    logger.info("Delivery for lead %s: %s (%s)", lead_id, state, message)
+    return Outcome(lead_id, state, message, ids)
+
+
+def due_lead_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Leads with a pending change due now, oldest change first."""
+    now = now or timezone.now()
+    rows = (
+        LeadChange.objects.filter(state=LeadChange.State.PENDING)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id")
+        .values_list("lead_id", flat=True)[: limit * 5]
+    )
+    seen: dict[int, None] = {}
+    for lead_id in rows:
+        seen.setdefault(lead_id, None)
+    return list(seen)[:limit]
+
+
+def deliver_due(*, force: bool = False, client: BotPenguinClient | None = None) -> list[Outcome]:
+    """Deliver every lead whose changes are due (all pending ones with force), once each."""
+    now = timezone.now()
+    if force:
+        lead_ids = list(
+            dict.fromkeys(
+                LeadChange.objects.filter(state=LeadChange.State.PENDING)
+                .order_by("id")
+                .values_list("lead_id", flat=True)
+            )
+        )
+    else:
+        lead_ids = due_lead_ids(now=now)
+    return [deliver_lead(lead_id, client=client, now=now, force=force) for lead_id in lead_ids]

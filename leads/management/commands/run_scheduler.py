@@ -1,0 +1,43 @@
+"""`python manage.py run_scheduler`: the clock of `make run` and of a production box.
+
+Every SYNC_EVERY_MINUTES it starts an incremental sync (unless one is running); every
+DELIVERY_SWEEP_SECONDS it queues a sweep of due changes and a worker heartbeat. The work itself is
+done by `db_worker` processes; run one scheduler per installation.
+"""
+
+import signal
+import threading
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from leads import services
+from leads.tasks import deliver_due_changes, heartbeat
+
+
+class Command(BaseCommand):
+    help = "Queue periodic syncs, delivery sweeps and worker heartbeats, until stopped."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Queue everything once and exit.")
+
+    def handle(self, *args, **options):
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        sync_every = settings.SYNC_EVERY_MINUTES * 60
+        sweep_every = settings.DELIVERY_SWEEP_SECONDS
+        next_sync = time.monotonic() + (0 if options["once"] else sync_every)
+        while True:
+            heartbeat.enqueue()
+            deliver_due_changes.enqueue()
+            if sync_every > 0 and time.monotonic() >= next_sync:
+                services.sync_start(user=None)
+                next_sync = time.monotonic() + sync_every
+            if options["once"]:
+                return
+            try:
+                if stop.wait(sweep_every):
+                    return
+            except KeyboardInterrupt:
+                return

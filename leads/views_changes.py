@@ -1,0 +1,128 @@
+"""The change log: Activity page, retry/discard of failed edits, nav counts and /healthz."""
+
+import django_filters
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+from django_filters.views import FilterView
+from django_tables2 import SingleTableMixin
+
+from leads import selectors, services
+from leads.forms import can_edit_contact
+from leads.models import LeadChange
+from leads.tables import ChangeTable
+
+
+def can_resolve_changes(user) -> bool:
+    """Who may retry or discard failed edits (lead admins; roles come later)."""
+    return can_edit_contact(user)
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(default)
+
+
+@require_POST
+def change_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can_resolve_changes(request.user):
+        raise PermissionDenied("Only lead admins may retry failed edits.")
+    change = get_object_or_404(LeadChange, pk=pk, state=LeadChange.State.FAILED)
+    change = services.change_retry(change=change, user=request.user)
+    if change.state == LeadChange.State.DELIVERED:
+        messages.success(request, "Sent to BotPenguin.")
+    elif change.state == LeadChange.State.FAILED:
+        messages.error(request, f"BotPenguin refused it again: {change.last_error}")
+    else:
+        messages.warning(request, services.SAVED_PENDING)
+    return _back(request, "leads:activity")
+
+
+@require_POST
+def change_discard(request: HttpRequest, pk: int) -> HttpResponse:
+    if not can_resolve_changes(request.user):
+        raise PermissionDenied("Only lead admins may discard failed edits.")
+    change = get_object_or_404(LeadChange, pk=pk, state=LeadChange.State.FAILED)
+    services.change_discard(change=change, user=request.user)
+    messages.info(request, "Discarded: the lead shows BotPenguin's values again.")
+    return _back(request, "leads:activity")
+
+
+@require_POST
+def changes_retry_failed(request: HttpRequest) -> HttpResponse:
+    if not can_resolve_changes(request.user):
+        raise PermissionDenied("Only lead admins may retry failed edits.")
+    count = services.changes_retry_failed(user=request.user)
+    messages.info(request, f"{count} failed edit(s) queued to be sent again.")
+    return _back(request, "leads:activity")
+
+
+class ChangeFilter(django_filters.FilterSet):
+    user = django_filters.ModelChoiceFilter(
+        queryset=lambda request: get_user_model().objects.order_by("username"), label="Person"
+    )
+    lead = django_filters.CharFilter(method="filter_lead", label="Lead (name or uuid)")
+    state = django_filters.MultipleChoiceFilter(
+        choices=LeadChange.State.choices, widget=forms.CheckboxSelectMultiple, distinct=False
+    )
+    after = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__gte", label="From",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+    before = django_filters.DateFilter(
+        field_name="created_at", lookup_expr="date__lte", label="Until",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )  # fmt: skip
+
+    class Meta:
+        model = LeadChange
+        fields = ["user", "lead", "state", "after", "before"]
+
+    def filter_lead(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(lead__uuid=value) | queryset.filter(lead__name__icontains=value)
+
+
+class ActivityView(SingleTableMixin, FilterView):
+    model = LeadChange
+    table_class = ChangeTable
+    filterset_class = ChangeFilter
+    template_name = "leads/activity.html"
+    table_pagination = {"per_page": 50}
+
+    def get_queryset(self):
+        return LeadChange.objects.select_related("lead", "user").order_by("-created_at", "-id")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["counts"] = selectors.change_counts()
+        context["can_resolve"] = can_resolve_changes(self.request.user)
+        return context
+
+
+@require_GET
+def change_counts(request: HttpRequest) -> HttpResponse:
+    """The navigation's pending/failed badges (polled by htmx)."""
+    return render(
+        request, "leads/partials/change_counts.html", {"counts": selectors.change_counts()}
+    )
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """For load balancers and people: the truth about the database, the queue, sync and worker."""
+    report = selectors.health()
+    return JsonResponse(report, status=200 if report["database"] == "ok" else 503)
