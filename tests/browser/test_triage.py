@@ -189,3 +189,40 @@ def test_phone_width_layout(page, live_server, user, leads):
     expect(page.locator("#lead-table")).to_be_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 400  # nothing forces a sideways scroll of the whole page
+
+
+def test_two_agents_edit_the_same_status_and_the_second_sees_the_conflict(
+    browser, live_server, user, admin_user, leads, botpenguin
+):
+    lead = leads[2]
+    pages = []
+    for username, password in (("agent", "agent-pass-123"), ("boss", "boss-pass-123")):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/?next=/leads/{lead.uuid}/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        expect(page.locator("#lead-name")).to_have_text("Person 2")
+        pages.append(page)
+    first, second = pages
+
+    first.select_option("#status-form select[name=status]", "CLOSED")
+    first.click("#status-form button[type=submit]")
+    expect(first.locator("#messages")).to_contain_text("Saved: status Closed.")
+
+    second.select_option("#status-form select[name=status]", "ONHOLD")
+    second.click("#status-form button[type=submit]")
+    conflict = second.locator("#conflict")
+    expect(conflict).to_be_visible()
+    expect(conflict.locator(".conflict-current")).to_have_text("Closed")
+    expect(conflict.locator(".conflict-yours")).to_have_text("On hold")
+    assert [p.body["status"] for p in botpenguin.sandbox.puts(lead.uuid)] == ["CLOSED"]
+
+    # The second agent keeps theirs: saving again applies it.
+    second.select_option("#status-form select[name=status]", "ONHOLD")
+    second.click("#status-form button[type=submit]")
+    expect(second.locator("#messages")).to_contain_text("Saved: status On hold.")
+    assert [p.body["status"] for p in botpenguin.sandbox.puts(lead.uuid)] == ["CLOSED", "ONHOLD"]
+    for page in pages:
+        page.context.close()

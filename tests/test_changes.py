@@ -1,0 +1,332 @@
+"""Edits are never lost: the change log, the delivery queue, retries, supersession, conflicts."""
+
+import json
+import random
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from leads import delivery, services
+from leads.models import Heartbeat, Lead, LeadChange, SyncRun
+from leads.sync import sync_leads
+from tests.conftest import SANDBOX_TOKEN
+from tests.factories import make_lead
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def agent_client(client, user):
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def successful_puts(sandbox, uuid=None):
+    return [p for p in sandbox.puts(uuid) if p.status == 200]
+
+
+def test_fifty_edits_on_ten_leads_during_an_outage_all_arrive_in_order(staff_client, botpenguin):
+    box = botpenguin.sandbox
+    leads = [make_lead(n, sandbox=box) for n in range(10)]
+    box.fail_puts = True
+    rng = random.Random(4)
+    statuses = ["OPEN", "INPROGRESS", "REVIEW", "ONHOLD", "DEPENDANCY", "CLOSED"]
+    expected: dict[str, dict] = {lead.uuid: {} for lead in leads}
+    for i in range(50):
+        lead = leads[i % 10]
+        kind = rng.choice(["status", "note", "tag", "contact", "inline"])
+        if kind in ("status", "inline"):
+            status = rng.choice(statuses)
+            if kind == "status":
+                response = staff_client.post(f"/leads/{lead.uuid}/edit/status/", {"status": status})
+            else:
+                response = staff_client.post(
+                    f"/leads/{lead.uuid}/row-status/", {"status": status}, HTTP_HX_REQUEST="true"
+                )
+        elif kind == "note":
+            response = staff_client.post(
+                f"/leads/{lead.uuid}/edit/note/", {"title": f"Note {i}", "description": "d"}
+            )
+        elif kind == "tag":
+            response = staff_client.post(f"/leads/{lead.uuid}/edit/tags/", {"tag": f"t{i}"})
+        else:
+            current = Lead.objects.get(pk=lead.pk)
+            response = staff_client.post(
+                f"/leads/{lead.uuid}/edit/contact/",
+                {
+                    "name": f"Renamed {i}", "email": current.email, "dial_code": current.dial_code,
+                    "phone": current.phone, "picture": "", "agent_id": f"agent-{i}",
+                    "attr-TOTAL_FORMS": "0", "attr-INITIAL_FORMS": "0",
+                },
+            )  # fmt: skip
+        assert response.status_code in (200, 302), (kind, response.status_code)
+        assert b"Traceback" not in response.content
+        # every page keeps answering during the outage
+        assert staff_client.get(f"/leads/{lead.uuid}/").status_code == 200
+    assert staff_client.get("/leads/").status_code == 200
+    assert staff_client.get("/activity/").status_code == 200
+    for lead in leads:
+        current = Lead.objects.get(pk=lead.pk)
+        for name in current.pending_fields:
+            expected[lead.uuid][name] = getattr(current, name)
+    created = LeadChange.objects.count()
+    assert created >= 45  # a few edits may be no-ops (the status was already so)
+    assert not LeadChange.objects.exclude(state="pending").exists()  # nothing lost, nothing sent
+    assert successful_puts(box) == []
+
+    box.fail_puts = False
+    box.clear_requests()
+    call_command("deliver_changes")
+
+    assert not LeadChange.objects.filter(state__in=["pending", "failed"]).exists()
+    assert LeadChange.objects.filter(state__in=["delivered", "superseded"]).count() == created
+    for lead in leads:
+        chat = box.get_chat(lead.uuid)
+        details = chat["profile"]["userDetails"]
+        values = expected[lead.uuid]
+        if "status" in values:
+            assert chat["status"] == values["status"]
+        if "tags" in values:
+            assert details["tags"] == values["tags"]
+        if "notes" in values:
+            assert [n["title"] for n in chat["profile"]["notes"]] == [
+                n["title"] for n in values["notes"]
+            ]
+        if "name" in values:
+            assert details["name"] == values["name"]
+        if "agent_id" in values:
+            assert chat["_agentAssigned"] == values["agent_id"]
+        # One PUT per lead carried the latest value of every field.
+        assert len(successful_puts(box, lead.uuid)) <= 1
+        current = Lead.objects.get(pk=lead.pk)
+        assert current.change_state == "" and current.pending_fields == []
+    # The pending badges are gone from the list.
+    assert b"change-badge" not in staff_client.get("/leads/").content
+
+
+def test_a_newer_change_supersedes_an_undelivered_older_one(botpenguin, user):
+    box = botpenguin.sandbox
+    lead = make_lead(1, sandbox=box)
+    box.fail_puts = True
+    first = services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    second = services.lead_set_status(lead=lead, status="CLOSED", user=user)
+    note = services.lead_add_note(lead=lead, title="T", description="D", user=user)
+    assert [c.state for c in (first, second, note)] == ["pending"] * 3
+    box.fail_puts = False
+    box.clear_requests()
+
+    call_command("deliver_changes")
+
+    (put,) = box.puts()
+    assert put.body["status"] == "CLOSED"
+    assert put.body["notes"] == [{"title": "T", "description": "D"}]
+    states = dict(LeadChange.objects.values_list("id", "state"))
+    assert states == {first.pk: "superseded", second.pk: "delivered", note.pk: "delivered"}
+
+
+def test_transient_failure_backs_off_with_jitter_and_honours_retry_after(botpenguin, user):
+    box = botpenguin.sandbox
+    lead = make_lead(1, sandbox=box)
+    box.fail_next(1, status=429, method="PUT", retry_after=120)
+    before = timezone.now()
+    change = services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    assert change.state == "pending" and change.last_http_status == 429
+    assert change.next_attempt_at >= before + timedelta(seconds=119)
+    # Not due yet: a due-only sweep leaves it; deliver_changes (forced) sends it.
+    call_command("deliver_changes", "--due-only")
+    assert LeadChange.objects.get().state == "pending"
+    call_command("deliver_changes")
+    assert LeadChange.objects.get().state == "delivered"
+    delays = [delivery.backoff_seconds(n) for n in range(1, 8)]
+    assert all(0 < d <= delivery.BACKOFF_MAX for d in delays)
+    assert delays[-1] > delays[0]
+
+
+def test_a_401_in_the_background_fails_the_change_until_retried(staff_client, botpenguin, user):
+    box = botpenguin.sandbox
+    lead = make_lead(1, sandbox=box)
+    box.fail_puts = True
+    services.lead_set_status(lead=lead, status="ONHOLD", user=user)
+    box.fail_puts = False
+    box.token = "rotated-at-botpenguin"
+
+    call_command("deliver_changes")
+
+    change = LeadChange.objects.get()
+    assert change.state == "failed" and change.last_error == "BotPenguin rejected the API token."
+    assert change.last_http_status == 401
+    lead.refresh_from_db()
+    assert lead.change_state == "failed" and lead.status == "ONHOLD"
+    page = staff_client.get(f"/leads/{lead.uuid}/").content.decode()
+    assert "BotPenguin rejected the API token." in page and ">Retry<" in page
+    assert "1 failed" in staff_client.get("/changes/counts/").content.decode()
+    # A failed change holds back later ones for the same lead (order is kept).
+    services.lead_add_note(lead=lead, title="later", description="", user=user)
+    assert LeadChange.objects.filter(state="pending").count() == 1
+
+    box.token = SANDBOX_TOKEN  # the token is fixed
+    response = staff_client.post(f"/changes/{change.pk}/retry/", follow=True)
+    assert "Sent to BotPenguin." in response.content.decode()
+    assert set(LeadChange.objects.values_list("state", flat=True)) == {"delivered"}
+    assert box.get_chat(lead.uuid)["status"] == "ONHOLD"
+    assert Lead.objects.get(pk=lead.pk).change_state == ""
+
+
+def test_discard_returns_the_mirror_to_botpenguins_value(staff_client, botpenguin, user):
+    box = botpenguin.sandbox
+    make_lead(1, sandbox=box, tags=["a"])
+    sync_leads()  # the mirror's raw record is BotPenguin's
+    lead = Lead.objects.get()
+    box.fail_puts = True
+    services.lead_add_tag(lead=lead, tag="b", user=user)
+    box.fail_puts = False
+    box.fail_next(1, status=400, method="PUT")
+    call_command("deliver_changes")
+    change = LeadChange.objects.get()
+    assert change.state == "failed"
+    assert Lead.objects.get(pk=lead.pk).tags == ["a", "b"]
+
+    staff_client.post(f"/changes/{change.pk}/discard/")
+
+    lead.refresh_from_db()
+    assert lead.tags == ["a"] and lead.change_state == "" and lead.pending_fields == []
+    assert list(lead.tag_rows.values_list("key", flat=True)) == ["a"]
+    assert LeadChange.objects.get().state == "discarded"
+
+
+def test_agents_cannot_retry_or_discard(agent_client, botpenguin, user):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    change = LeadChange.objects.create(
+        lead=lead, action="status", state="failed", after={"status": "OPEN"}
+    )
+    assert agent_client.post(f"/changes/{change.pk}/retry/").status_code == 403
+    assert agent_client.post(f"/changes/{change.pk}/discard/").status_code == 403
+    assert LeadChange.objects.get().state == "failed"
+
+
+def test_a_sync_during_an_outage_does_not_revert_pending_fields(botpenguin, user):
+    box = botpenguin.sandbox
+    make_lead(1, sandbox=box, tags=["a"])
+    sync_leads()
+    lead = Lead.objects.get()
+    box.fail_puts = True
+    services.lead_set_status(lead=lead, status="CLOSED", user=user)
+    # Meanwhile BotPenguin changed the lead's name (and so its updatedAt).
+    chat = box.get_chat(lead.uuid)
+    chat["profile"]["userDetails"]["name"] = "Renamed at BotPenguin"
+    chat["updatedAt"] = (timezone.now()).isoformat().replace("+00:00", "Z")
+    box.add_chat(chat, is_lead=True)
+
+    sync_leads(full=True)
+
+    lead.refresh_from_db()
+    assert lead.name == "Renamed at BotPenguin"  # not pending: brought in line
+    assert lead.status == "CLOSED" and lead.pending_fields == ["status"]  # pending: kept
+
+    box.fail_puts = False
+    call_command("deliver_changes")
+    sync_leads()
+    lead.refresh_from_db()
+    assert lead.status == "CLOSED" and lead.pending_fields == [] and lead.change_state == ""
+    assert lead.raw["status"] == "CLOSED"  # the mirror is in line with BotPenguin again
+
+
+def test_one_put_in_flight_per_lead(botpenguin, user):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    botpenguin.sandbox.fail_puts = True
+    services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    botpenguin.sandbox.fail_puts = False
+    owner = delivery.claim(lead.pk)
+    assert owner and delivery.claim(lead.pk) is None
+    assert delivery.deliver_lead(lead.pk, force=True).state == "busy"
+    delivery.release(lead.pk, owner)
+    assert delivery.deliver_lead(lead.pk, force=True).state == "delivered"
+
+
+def test_an_expired_lease_is_taken_over(botpenguin, user):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    botpenguin.sandbox.fail_puts = True
+    services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    botpenguin.sandbox.fail_puts = False
+    # A worker died holding the lease a while ago.
+    Lead.objects.filter(pk=lead.pk).update(
+        delivery_lease_owner="dead-worker",
+        delivery_lease_until=timezone.now() - timedelta(seconds=1),
+    )
+    assert delivery.deliver_lead(lead.pk, force=True).state == "delivered"
+
+
+def test_status_conflict_on_the_detail_page(agent_client, botpenguin):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    seen = lead.version
+    Lead.objects.filter(pk=lead.pk).update(status="REVIEW", version=seen + 1)  # another agent
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/edit/status/", {"status": "CLOSED", "version": str(seen)}
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert 'id="conflict"' in html
+    assert '<td class="conflict-current">Review</td><td class="conflict-yours">Closed</td>' in html
+    assert f'name="version" value="{seen + 1}"' in html
+    assert botpenguin.sandbox.puts() == []
+    # Keep mine: the form now carries the latest version.
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/edit/status/", {"status": "CLOSED", "version": str(seen + 1)}
+    )
+    assert response.status_code == 302
+    assert Lead.objects.get(pk=lead.pk).status == "CLOSED"
+
+
+def test_activity_page_filters(staff_client, botpenguin, user, admin_user):
+    a = make_lead(1, sandbox=botpenguin.sandbox, name="Meera")
+    b = make_lead(2, sandbox=botpenguin.sandbox, name="Arjun")
+    services.lead_set_status(lead=a, status="CLOSED", user=user)
+    botpenguin.sandbox.fail_puts = True
+    services.lead_set_status(lead=b, status="REVIEW", user=admin_user)
+    html = staff_client.get("/activity/").content.decode()
+    assert "Meera" in html and "Arjun" in html and "1 pending, 0 failed" in html
+    html = staff_client.get("/activity/?state=pending").content.decode()
+    assert "Arjun" in html and "Meera" not in html
+    html = staff_client.get(f"/activity/?user={user.pk}").content.decode()
+    assert "Meera" in html and "Arjun" not in html
+    html = staff_client.get("/activity/?lead=meer").content.decode()
+    assert "Meera" in html and "Arjun" not in html
+    today = timezone.localdate().isoformat()
+    assert "Meera" in staff_client.get(f"/activity/?after={today}").content.decode()
+
+
+def test_healthz_tells_the_truth(client, botpenguin, user):
+    response = client.get("/healthz")  # no login: for load balancers
+    assert response.status_code == 200
+    report = response.json()
+    assert report["database"] == "ok" and report["pending_changes"] == 0
+    assert report["last_sync"]["state"] is None and report["worker_heartbeat_seconds"] is None
+
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    botpenguin.sandbox.fail_puts = True
+    services.lead_set_status(lead=lead, status="CLOSED", user=user)
+    SyncRun.objects.create(state="failed", error="BotPenguin is unavailable: HTTP 503",
+                           finished_at=timezone.now())  # fmt: skip
+    Heartbeat.objects.create(name="worker", at=timezone.now() - timedelta(seconds=30))
+    report = client.get("/healthz").json()
+    assert report["pending_changes"] == 1 and report["failed_changes"] == 0
+    assert report["oldest_pending_seconds"] >= 0
+    assert report["last_sync"]["state"] == "failed"
+    assert 29 <= report["worker_heartbeat_seconds"] < 60
+    assert SANDBOX_TOKEN not in json.dumps(report)
+
+
+def test_scheduler_queues_sync_delivery_and_heartbeat(botpenguin, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    make_lead(1, sandbox=botpenguin.sandbox)
+    call_command("run_scheduler", "--once")
+    assert Heartbeat.objects.filter(name="worker").exists()
+    assert SyncRun.objects.get().state == "succeeded"
