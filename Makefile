@@ -29,6 +29,11 @@ test: $(VENV)/.dev
 	BOTPANEL_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+## Benchmarks (not tests): the list vs the admin changelist, the sync vs a plain loop.
+## BENCH_ARGS="--leads 1000000" for a bigger mirror; DATABASE_URL=postgres://... for PostgreSQL.
+bench: $(VENV)/.dev
+	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -3,6 +3,7 @@
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import QueryDict
 
+from leads import counting
 from leads.filters import LeadFilter
 from leads.models import Lead, LeadTag, Status
 
@@ -17,7 +18,9 @@ def is_non_lead(params: QueryDict) -> bool:
 
 def base_queryset(params: QueryDict) -> QuerySet[Lead]:
     """Leads, or other chats with ?type=non-lead, newest first."""
-    return Lead.objects.filter(is_lead=not is_non_lead(params)).order_by(*DEFAULT_ORDER)
+    # `is_lead IN (…)` rather than `is_lead = …`: Django writes the latter as a bare boolean
+    # column on SQLite, which cannot use the (is_lead, …) indexes.
+    return Lead.objects.filter(is_lead__in=[not is_non_lead(params)]).order_by(*DEFAULT_ORDER)
 
 
 def filtered(params: QueryDict) -> LeadFilter:
@@ -39,8 +42,9 @@ def status_counts(params: QueryDict) -> dict[str, int]:
     without_status.pop("status", None)
     queryset = matching(without_status).order_by()
     aggregates = {value: Count("id", filter=Q(status=value)) for value, _label in Status.choices}
-    counts = queryset.aggregate(all=Count("id"), **aggregates)
-    return counts
+    return counting.cached(
+        "status-counts", queryset, lambda: queryset.aggregate(all=Count("id"), **aggregates)
+    )
 
 
 def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None]:

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from leads import delivery
+from leads import counting, delivery
 from leads.botpenguin.errors import AuthRejected, BotPenguinError, ConfigurationError
 from leads.botpenguin.records import STATUSES, ParseError, build_put_body, parse_chat
 from leads.config import check_configured
@@ -324,6 +324,7 @@ def _write_fields(lead: Lead, values: dict[str, Any]) -> None:
     if "tags" in values:
         LeadTag.objects.filter(lead_id=lead.pk).delete()
         LeadTag.objects.bulk_create(tag_rows(lead.pk, values["tags"]))
+    transaction.on_commit(counting.bump_mirror_version)
 
 
 def _api_values(lead: Lead, change: LeadChange) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from leads import counting
 from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import BotPenguinError
 from leads.botpenguin.records import ChatRecord, ParseError, parse_chat
@@ -439,11 +440,14 @@ def _flush(
                 synced_at=sync_time, missing_since=None
             )
             counts.unchanged += len(unchanged_ids)
+        if to_write:
+            transaction.on_commit(counting.bump_mirror_version)
 
 
 def _mark_missing(*, bot_id: str, kinds: tuple[str, ...], sync_time: datetime) -> int:
     """After a complete full listing: flag mirrored chats it did not list (never delete them)."""
     is_lead_values = [kind == "lead" for kind in kinds]
+    counting.bump_mirror_version()
     return Lead.objects.filter(
         Q(synced_at__lt=sync_time) | Q(synced_at__isnull=True),
         bot_id=bot_id,

@@ -2,11 +2,12 @@
 escapes everything that comes from the API."""
 
 from collections.abc import Iterator
+from urllib.parse import quote
 
 import django_tables2 as tables
 from django.urls import reverse
-from django.utils.formats import date_format
-from django.utils.html import format_html, format_html_join
+from django.utils.functional import cached_property
+from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import localtime
@@ -65,7 +66,7 @@ def change_badge(lead: Lead) -> str:
 
 
 def _when(value) -> str:
-    return date_format(localtime(value), "SHORT_DATETIME_FORMAT") if value else ""
+    return localtime(value).strftime("%d %b %Y %H:%M") if value else ""
 
 
 class LeadTable(tables.Table):
@@ -110,84 +111,81 @@ class LeadTable(tables.Table):
         self.query_string = query_string
         self.row_errors = row_errors or {}
 
-    def render_selected(self, record: Lead) -> str:
-        return format_html(
-            '<input class="form-check-input" type="checkbox" name="selected" value="{}" '
-            'form="bulk-form" aria-label="Select">',
-            record.uuid,
-        )
-
-    def render_name(self, record: Lead) -> str:
-        url = reverse("leads:detail", args=[record.uuid])
-        if self.query_string:
-            url = f"{url}?{self.query_string}"
-        label = record.name or record.email or record.uuid
-        return format_html(
-            '<div class="d-flex align-items-center gap-2">{}<a class="lead-link" href="{}">{}</a>'
-            "{}</div>",
-            avatar(record),
-            url,
-            Truncator(label).chars(60),
-            mark_safe(' <span class="badge text-bg-secondary">missing</span>')
-            if record.missing_since
-            else "",
-        )
-
-    def render_email(self, record: Lead) -> str:
-        return format_html('<span title="{}">{}</span>', record.email, record.email)
-
-    def render_agent_id(self, record: Lead) -> str:
-        return format_html('<span title="{}">{}</span>', record.agent_id, record.agent_id)
-
-    def render_phone(self, record: Lead) -> str:
-        return record.phone_display
-
-    def render_status(self, record: Lead) -> str:
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            ((value, " selected" if value == record.status else "", label)
-             for value, label in Status.choices),
-        )  # fmt: skip
-        error = self.row_errors.get(record.uuid)
-        return format_html(
-            '<div class="d-flex flex-column gap-1"><div>{} {}</div>'
-            '<select name="status" class="form-select form-select-sm js-row-status" '
-            'aria-label="Status" hx-post="{}" hx-trigger="change" hx-target="closest tr" '
-            'hx-swap="outerHTML" hx-include="#lead-table-query" hx-vals=\'{{"version": {}}}\'>'
-            "{}{}</select>{}</div>",
-            status_badge(record),
-            change_badge(record),
-            reverse("leads:row-status", args=[record.uuid]),
-            record.version,
-            "" if record.status else mark_safe('<option value="" selected>—</option>'),
-            options,
-            format_html(
-                '<div class="{} row-error" role="alert">{}</div>',
-                "text-warning-emphasis" if error == SAVED_PENDING else "text-danger",
-                error,
+    # Rows are rendered here rather than through a template per cell: for 100 rows that is the
+    # difference between ~200 ms and a few ms. Every value from the API goes through escape().
+    @cached_property
+    def _row_parts(self) -> dict:
+        placeholder = "00PLACEHOLDER00"
+        options = {}
+        for current in ["", *Status.values]:
+            options[current] = (
+                "" if current else '<option value="" selected>—</option>'
+            ) + "".join(
+                f'<option value="{value}"{" selected" if value == current else ""}>{label}</option>'
+                for value, label in Status.choices
             )
-            if error
-            else "",
-        )
+        return {
+            "detail": reverse("leads:detail", args=[placeholder]).split(placeholder),
+            "status": reverse("leads:row-status", args=[placeholder]).split(placeholder),
+            "suffix": f"?{escape(self.query_string)}" if self.query_string else "",
+            "options": options,
+            "td": {
+                name: format_html_join("", ' {}="{}"', attrs.items())
+                for name in self.sequence
+                if (attrs := self.base_columns[name].attrs.get("td", {}))
+            },
+        }
 
-    def render_tags(self, record: Lead) -> str:
-        return format_html_join(
-            " ",
-            '<span class="badge rounded-pill text-bg-light border tag-chip">{}</span>',
-            ((tag,) for tag in record.tags[:6]),
+    def row_html(self, record: Lead) -> str:
+        p = self._row_parts
+        td = p["td"]
+        uuid = escape(record.uuid)
+        path_uuid = escape(quote(record.uuid, safe=""))
+        label = escape(Truncator(record.name or record.email or record.uuid).chars(60))
+        missing = (
+            ' <span class="badge text-bg-secondary">missing</span>' if record.missing_since else ""
         )
-
-    def render_last_message(self, record: Lead) -> str:
-        return format_html(
-            '<div class="text-muted">{} · {}</div><div class="text-truncate">{}</div>',
-            _when(record.last_message_at),
-            record.last_message_by,
-            Truncator(record.last_message_text).chars(80),
+        error = self.row_errors.get(record.uuid)
+        note = ""
+        if error:
+            tone = "text-warning-emphasis" if error == SAVED_PENDING else "text-danger"
+            note = f'<div class="{tone} row-error" role="alert">{escape(error)}</div>'
+        tags = " ".join(
+            f'<span class="badge rounded-pill text-bg-light border tag-chip">{escape(t)}</span>'
+            for t in record.tags[:6]
         )
+        if record.last_message_at or record.last_message_text:
+            message = (
+                f'<div class="text-muted">{_when(record.last_message_at)} · '
+                f"{escape(record.last_message_by)}</div>"
+                f'<div class="text-truncate">{escape(Truncator(record.last_message_text).chars(80))}</div>'
+            )
+        else:
+            message = "—"
+        email, agent = escape(record.email), escape(record.agent_id)
+        cells = (
+            f'<td{td.get("selected", "")}><input class="form-check-input" type="checkbox" '
+            f'name="selected" value="{uuid}" form="bulk-form" aria-label="Select"></td>'
+            f'<td><div class="d-flex align-items-center gap-2">{avatar(record)}<a class="lead-link" '
+            f'href="{p["detail"][0]}{path_uuid}{p["detail"][1]}{p["suffix"]}">{label}</a>{missing}</div></td>'
+            f'<td{td.get("email", "")}><span title="{email}">{email}</span></td>'
+            f"<td{td.get('phone', '')}>{escape(record.phone_display)}</td>"
+            f'<td><div class="d-flex flex-column gap-1"><div>{status_badge(record)} '
+            f'{change_badge(record)}</div><select name="status" class="form-select form-select-sm '
+            f'js-row-status" aria-label="Status" hx-post="{p["status"][0]}{path_uuid}{p["status"][1]}" '
+            f'hx-trigger="change" hx-target="closest tr" hx-swap="outerHTML" '
+            f'hx-include="#lead-table-query" hx-vals=\'{{"version": {int(record.version)}}}\'>'
+            f"{p['options'].get(record.status, p['options'][''])}</select>{note}</div></td>"
+            f"<td{td.get('tags', '')}>{tags}</td>"
+            f'<td{td.get("agent_id", "")}><span title="{agent}">{agent}</span></td>'
+            f"<td{td.get('last_message', '')}>{message}</td>"
+            f"<td{td.get('remote_updated_at', '')}>{_when(record.remote_updated_at)}</td>"
+        )
+        return mark_safe(f'<tr data-uuid="{uuid}" tabindex="-1">{cells}</tr>')
 
-    def render_remote_updated_at(self, record: Lead) -> str:
-        return _when(record.remote_updated_at)
+    def rows_html(self) -> str:
+        rows = self.page.object_list if hasattr(self, "page") else self.rows
+        return mark_safe("".join(self.row_html(row.record) for row in rows))
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

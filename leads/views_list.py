@@ -12,10 +12,14 @@ from django_tables2 import SingleTableMixin
 from django_tables2.export.views import ExportMixin
 
 from leads import list_queries, services
+from leads.counting import CachedCountPaginator
 from leads.filters import PER_PAGE_CHOICES, LeadFilter
 from leads.forms import BulkActionForm
 from leads.models import Lead, Status
 from leads.tables import LeadExportTable, LeadTable
+
+LIST_DEFERRED = ("raw", "notes", "attributes", "customer_id", "remote_id", "city", "country",
+                 "gender", "last_seen_at", "remote_created_at", "synced_at")  # fmt: skip
 
 # Parameters that are the list's own controls, not filters.
 CONTROL_PARAMS = ("page", "sort", "per_page", "_export")
@@ -45,7 +49,10 @@ class LeadListView(ExportMixin, SingleTableMixin, FilterView):
     export_formats = ("csv", "xlsx")
 
     def get_queryset(self):
-        return list_queries.base_queryset(self.request.GET)
+        queryset = list_queries.base_queryset(self.request.GET)
+        if not self.request.GET.get(self.export_trigger_param):
+            queryset = queryset.defer(*LIST_DEFERRED)  # big JSON the page does not show
+        return queryset
 
     def get_table_class(self):
         if self.request.GET.get(self.export_trigger_param):
@@ -58,7 +65,7 @@ class LeadListView(ExportMixin, SingleTableMixin, FilterView):
         return {"query_string": filter_query_string(self.request.GET)}
 
     def get_table_pagination(self, table):
-        return {"per_page": per_page(self.request.GET)}
+        return {"per_page": per_page(self.request.GET), "paginator_class": CachedCountPaginator}
 
     def get_export_filename(self, export_format):
         kind = "other-chats" if list_queries.is_non_lead(self.request.GET) else "leads"
@@ -126,10 +133,7 @@ def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
         return redirect(request.POST.get("next") or reverse("leads:list"))
     query = filter_query_string(QueryDict(request.POST.get("query", "")))
     table = LeadTable([lead], query_string=query, row_errors={lead.uuid: note} if note else {})
-    return render(
-        request, "leads/partials/row.html", {"row": table.rows[0], "table": table},
-        status=http_status if http_status != 409 else 200,
-    )  # fmt: skip
+    return HttpResponse(table.row_html(lead), status=http_status)
 
 
 @require_POST

@@ -9,6 +9,16 @@ BOT_ID = "test-bot"
 CUSTOMER_ID = "test-customer"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Cached counts must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def sandbox():
     """A fresh, empty sandbox served on 127.0.0.1 (random port) for one test."""

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+from leads.counting import bump_mirror_version
 from leads.models import Lead
 from leads.sync import tag_rows
 from tests.conftest import BOT_ID, CUSTOMER_ID
@@ -35,6 +36,7 @@ def make_lead(n: int = 0, *, sandbox=None, **fields) -> Lead:
         LeadTag.objects.bulk_create(tag_rows(lead.pk, lead.tags))
     if sandbox is not None:
         sandbox.add_chat(as_chat(lead), is_lead=lead.is_lead)
+    bump_mirror_version()  # as every real write to the mirror does
     return lead
 
 

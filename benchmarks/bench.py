@@ -1,0 +1,289 @@
+"""`make bench`: the lead list against the Django admin changelist, and the sync against a plain
+page-at-a-time loop, side by side in one process and one run.
+
+    python benchmarks/bench.py [--leads 100000] [--requests 21] [--sync-chats 100000] [--skip-sync]
+
+Uses its own database (SQLite `var/bench.sqlite3`, or `DATABASE_URL` with its name + "_bench"
+for PostgreSQL), seeded straight into the mirror. Prints medians, ratios and SQL query counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "botpanel.settings")
+os.environ.setdefault("BOTPANEL_TESTING", "1")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
+
+
+def configure_database() -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        base, _, name = url.rpartition("/")
+        bench_url = f"{base}/{name or 'postgres'}_bench"
+        import psycopg
+
+        admin = base.replace("postgres://", "postgresql://", 1) + "/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [bench_url.rsplit("/", 1)[1]]
+            ).fetchone()
+            if not exists:
+                conn.execute(f'CREATE DATABASE "{bench_url.rsplit("/", 1)[1]}"')
+        os.environ["DATABASE_URL"] = bench_url
+        return "PostgreSQL"
+    (ROOT / "var").mkdir(exist_ok=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    return "SQLite"
+
+
+ENGINE = configure_database()
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from leads.models import Lead, LeadTag  # noqa: E402
+
+TAGS = ["pricing", "hot", "cold", "demo", "enterprise", "support", "refund", "partner", "urgent",
+        "vip", "trial", "churn-risk", "whatsapp", "newsletter", "follow-up", "integration"]  # fmt: skip
+STATUSES = [("OPEN", 30), ("INPROGRESS", 25), ("REVIEW", 12), ("ONHOLD", 10), ("DEPENDANCY", 8),
+            ("CLOSED", 15)]  # fmt: skip
+FIRST = ["Meera", "Arjun", "Priya", "Rahul", "Ana", "José", "Zoë", "Emma", "Liam", "Fatima",
+         "Omar", "Chen", "Yuki", "Ivan", "Sofia", "Lucas", "Aisha", "Kenji", "Nora", "Mateo"]  # fmt: skip
+LAST = ["Iyer", "Sharma", "Patel", "García", "Müller", "Dubois", "Smith", "Nguyen", "Khan",
+        "Silva", "Rossi", "Tanaka", "Petrov", "Haddad", "Kim", "Okafor", "Larsen", "Costa"]  # fmt: skip
+
+
+def seed(n: int) -> None:
+    have = Lead.objects.count()
+    if have == n:
+        print(f"Mirror already holds {n:,} leads.")
+        return
+    print(f"Seeding {n:,} leads into the mirror…", flush=True)
+    Lead.objects.all().delete()
+    rng = random.Random(42)
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    agents = [f"64a1a9d0aa0000000000004{i}" for i in range(8)] + [""] * 2
+    statuses = [s for s, _ in STATUSES]
+    weights = [w for _, w in STATUSES]
+    batch = 5000
+    started = time.monotonic()
+    for start in range(0, n, batch):
+        leads = []
+        for i in range(start, min(n, start + batch)):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            created = now - timedelta(seconds=rng.randint(0, 365 * 86400))
+            updated = created + timedelta(seconds=rng.randint(0, 30 * 86400))
+            leads.append(
+                Lead(
+                    bot_id="bench-bot", customer_id="bench-customer",
+                    uuid=f"{rng.getrandbits(128):032x}", remote_id=f"{i:024x}",
+                    is_lead=rng.random() < 0.8, name=f"{first} {last}",
+                    email=f"{first}.{last}{i}@example.org".lower(),
+                    phone=f"{rng.randint(6000000000, 9999999999)}", dial_code="+91",
+                    status=rng.choices(statuses, weights)[0], agent_id=rng.choice(agents),
+                    tags=rng.sample(TAGS, rng.choice([0, 1, 1, 2, 2, 3, 4])),
+                    notes=[{"id": "", "title": "Pricing", "description": "Asked for the annual plan"}],
+                    attributes=[{"key": "plan", "value": "annual"}],
+                    last_message_at=updated, last_message_by="user",
+                    last_message_text="What does the annual plan cost?",
+                    remote_created_at=created, remote_updated_at=updated, raw={}, raw_hash="x",
+                )
+            )  # fmt: skip
+        Lead.objects.bulk_create(leads, batch_size=1000)
+        ids = dict(
+            Lead.objects.filter(uuid__in=[lead.uuid for lead in leads]).values_list("uuid", "id")
+        )
+        LeadTag.objects.bulk_create(
+            [
+                LeadTag(lead_id=ids[lead.uuid], name=tag, key=tag)
+                for lead in leads
+                for tag in lead.tags
+            ],
+            batch_size=5000,
+        )
+        print(
+            f"  {min(n, start + batch):,} ({time.monotonic() - started:.0f} s)",
+            end="\r",
+            flush=True,
+        )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE leads_lead")
+            cursor.execute("VACUUM ANALYZE leads_leadtag")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    print(f"\nSeeded in {time.monotonic() - started:.0f} s")
+
+
+def timed(client: Client, url: str, runs: int) -> tuple[float, int, int]:
+    """Median milliseconds of `runs` requests after 3 warm-ups; queries of the last; status."""
+    for _ in range(3):
+        client.get(url)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append((time.perf_counter() - started) * 1000)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    return statistics.median(times), len(ctx.captured_queries), response.status_code
+
+
+def bench_list(n: int, runs: int, per_page: int) -> list[tuple]:
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()
+    client.force_login(user)
+    name_like = "meera"
+    cases = [
+        ("default", "", ""),
+        ("status filter", "status=REVIEW", "status__exact=REVIEW"),
+        ("tag filter", "tag=vip", None),
+        ("search", f"q={name_like}", f"q={name_like}"),
+        ("sort by name", "sort=name", "o=1"),
+        ("page 200", "page=200", "p=199"),
+    ]
+    rows = []
+    for label, ours, theirs in cases:
+        for size in sorted({25, per_page}):
+            ours_url = f"/leads/?per_page={size}" + (f"&{ours}" if ours else "")
+            ms, queries, status = timed(client, ours_url, runs)
+            admin_ms = admin_q = None
+            if theirs is not None:
+                settings_list_per_page(size)
+                admin_url = "/admin/leads/lead/?is_lead__exact=1" + (f"&{theirs}" if theirs else "")
+                admin_ms, admin_q, admin_status = timed(client, admin_url, runs)
+                assert admin_status == 200, admin_url
+            assert status == 200, ours_url
+            rows.append((label, size, ms, queries, admin_ms, admin_q))
+    return rows
+
+
+def settings_list_per_page(size: int) -> None:
+    from django.contrib import admin
+
+    admin.site._registry[Lead].list_per_page = size
+
+
+def bench_detail(runs: int) -> tuple[float, float]:
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench"))
+    lead = Lead.objects.filter(is_lead=True).order_by("-remote_updated_at").first()
+    ms, _q, _s = timed(client, f"/leads/{lead.uuid}/", runs)
+    return ms, 0.0
+
+
+def bench_sync(chats: int, runs_latency: int) -> dict:
+    """This project's sync vs a plain one-page-at-a-time loop, against the sandbox."""
+    from leads.botpenguin.client import BotPenguinClient, ClientConfig
+    from leads.botpenguin.records import parse_chat
+    from leads.botpenguin.sandbox import Sandbox
+    from leads.sync import sync_leads
+
+    results = {}
+    box = Sandbox(token="bench", bot_id="bench-bot", customer_id="bench-customer", page_size=20)
+    box.seed_chats(runs_latency, lead_ratio=1.0)
+    with box.serve() as running:
+        settings.BOTPENGUIN_API_URL = running.url
+        settings.BOTPENGUIN_API_TOKEN = "bench"
+        settings.BOTPENGUIN_BOT_ID = "bench-bot"
+        settings.BOTPENGUIN_CUSTOMER_ID = "bench-customer"
+        box.latency_ms = 100
+        # plain loop: one page at a time, one save() per chat
+        config = ClientConfig(running.url, "bench", "bench-bot", "bench-customer")
+        Lead.objects.filter(bot_id="bench-bot", uuid__in=[c["uuid"] for c in box.chats()]).delete()
+        started = time.monotonic()
+        with BotPenguinClient(config) as client:
+            page = 1
+            while data := client.list_chats(page, "lead"):
+                for raw in data:
+                    record = parse_chat(raw)
+                    Lead.objects.update_or_create(
+                        bot_id="bench-bot", uuid=record.uuid,
+                        defaults={"name": record.name, "status": record.status,
+                                  "remote_updated_at": record.updated_at, "raw": raw},
+                    )  # fmt: skip
+                page += 1
+        results["plain_loop_s"] = time.monotonic() - started
+        Lead.objects.filter(bot_id="bench-bot", uuid__in=[c["uuid"] for c in box.chats()]).delete()
+        started = time.monotonic()
+        sync_leads(kinds=["lead"], full=True, concurrency=8)
+        results["ours_s"] = time.monotonic() - started
+        results["latency_chats"] = runs_latency
+    # zero latency, many chats: throughput and memory
+    box = Sandbox(token="bench", bot_id="bench-bot", customer_id="bench-customer", page_size=100)
+    box.seed_chats(chats, lead_ratio=1.0)
+    with box.serve() as running:
+        settings.BOTPENGUIN_API_URL = running.url
+        Lead.objects.filter(bot_id="bench-bot").delete()
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.monotonic()
+        run = sync_leads(kinds=["lead"], full=True, concurrency=8)
+        results["zero_latency_s"] = time.monotonic() - started
+        results["zero_latency_chats"] = run.created + run.updated + run.unchanged
+        results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        results["rss_before_mb"] = rss_before / 1024
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--leads", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=21)
+    parser.add_argument("--per-page", type=int, default=100)
+    parser.add_argument("--sync-chats", type=int, default=100_000)
+    parser.add_argument("--latency-chats", type=int, default=2000)
+    parser.add_argument("--skip-sync", action="store_true")
+    args = parser.parse_args()
+    settings.DEBUG = False
+    call_command("migrate", verbosity=0)
+    seed(args.leads)
+    reset_queries()
+    print(f"\nBotPanel list vs Django admin changelist — {ENGINE}, {args.leads:,} leads, "
+          f"median of {args.requests} requests after 3 warm-ups, {os.cpu_count()} cores")  # fmt: skip
+    print(
+        f"{'case':<16}{'rows':>5}{'BotPanel ms':>13}{'queries':>9}{'admin ms':>10}{'queries':>9}{'ratio':>8}"
+    )
+    for label, size, ms, q, admin_ms, admin_q in bench_list(
+        args.leads, args.requests, args.per_page
+    ):
+        ratio = f"{admin_ms / ms:.1f}x" if admin_ms else "—"
+        admin_text = f"{admin_ms:10.1f}{admin_q:9d}" if admin_ms else f"{'—':>10}{'—':>9}"
+        print(f"{label:<16}{size:>5}{ms:13.1f}{q:9d}{admin_text}{ratio:>8}")
+    detail_ms, _ = bench_detail(args.requests)
+    print(f"{'detail page':<16}{'':>5}{detail_ms:13.1f}")
+    if args.skip_sync:
+        return
+    print("\nSync against the sandbox (page size 20 at 100 ms latency; page size 100 at zero)")
+    s = bench_sync(args.sync_chats, args.latency_chats)
+    print(f"  {s['latency_chats']:,} chats at 100 ms: BotPanel (concurrency 8) {s['ours_s']:.1f} s, "
+          f"plain loop {s['plain_loop_s']:.1f} s, ratio {s['plain_loop_s'] / s['ours_s']:.1f}x")  # fmt: skip
+    print(f"  {s['zero_latency_chats']:,} chats at zero latency: {s['zero_latency_s']:.1f} s, "
+          f"{s['zero_latency_chats'] / s['zero_latency_s']:,.0f} leads/s, "
+          f"peak RSS {s['peak_rss_mb']:.0f} MB (before the sync: {s['rss_before_mb']:.0f} MB)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
