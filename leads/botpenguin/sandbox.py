@@ -101,6 +101,7 @@ class Sandbox:
         self._chats: dict[str, dict] = {}  # uuid -> GET-shaped chat
         self._is_lead: dict[str, bool] = {}
         self._order: list[str] | None = None  # cached listing order
+        self._by_type: dict[str, list[str]] = {}
         self._fail_next: list[tuple[int, str | None, int | None]] = []
         self._fault_rng = random.Random(seed + 7919)
         self._id_rng = random.Random(seed + 104729)
@@ -145,15 +146,19 @@ class Sandbox:
             return [copy.deepcopy(self._chats[u]) for u in self._listing(type)]
 
     def _listing(self, type: str | None) -> list[str]:
+        """uuids newest updatedAt first (of one type), cached until the next change."""
         if self._order is None:
             self._order = sorted(
                 self._chats,
                 key=lambda u: (-_parse_iso(self._chats[u].get("updatedAt")), u),
             )
+            self._by_type = {}
         if type is None:
             return list(self._order)
-        want = type == "lead"
-        return [u for u in self._order if self._is_lead[u] == want]
+        if type not in self._by_type:
+            want = type == "lead"
+            self._by_type[type] = [u for u in self._order if self._is_lead[u] == want]
+        return self._by_type[type]
 
     # --- faults and the request log --------------------------------------------------------------------
 
