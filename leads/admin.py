@@ -6,26 +6,24 @@ from django import forms
 from django.contrib import admin
 
 from leads import services
-from leads.forms import DIAL_RE, PHONE_RE, clean_tag
+from leads.forms import (
+    clean_picture_url,
+    clean_tag,
+    dial_code_field,
+    email_field,
+    phone_field,
+    picture_field,
+)
 from leads.models import Lead, LeadChange, Status, SyncRun
 
 ADMIN_EDITABLE = ("name", "email", "dial_code", "phone", "picture", "status", "agent_id")
 
 
 class LeadAdminForm(forms.ModelForm):
-    email = forms.EmailField(required=False, max_length=254)
-    dial_code = forms.RegexField(
-        regex=DIAL_RE, required=False, max_length=5,
-        error_messages={"invalid": 'Dial code must be "+" followed by 1–4 digits, e.g. +91.'},
-    )  # fmt: skip
-    phone = forms.RegexField(
-        regex=PHONE_RE, required=False, max_length=20,
-        error_messages={"invalid": "A phone number has only digits, spaces and dashes."},
-    )  # fmt: skip
-    picture = forms.URLField(
-        required=False, max_length=2000, assume_scheme="https",
-        error_messages={"invalid": "The picture must be an http(s) URL."},
-    )  # fmt: skip
+    email = email_field()
+    dial_code = dial_code_field()
+    phone = phone_field()
+    picture = picture_field()
     status = forms.ChoiceField(choices=Status.choices)
     name = forms.CharField(required=False, max_length=200)
     tags_text = forms.CharField(
@@ -41,6 +39,9 @@ class LeadAdminForm(forms.ModelForm):
         self.user = None
         if self.instance.pk:
             self.fields["tags_text"].initial = ", ".join(self.instance.tags)
+
+    def clean_picture(self) -> str:
+        return clean_picture_url(self.cleaned_data.get("picture", ""))
 
     def clean_tags_text(self) -> list[str]:
         tags, seen = [], set()

@@ -27,7 +27,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leads.botpenguin.client import BotPenguinClient
-from leads.botpenguin.errors import BotPenguinError
+from leads.botpenguin.errors import AuthRejected, BotPenguinError
 from leads.botpenguin.records import build_put_body
 from leads.config import get_client
 from leads.models import Lead, LeadChange
@@ -160,9 +160,14 @@ def _deliver_claimed(
     return Outcome(lead_id, "delivered", change_ids=ids)
 
 
-def _record_failure(lead_id: int, changes: list[LeadChange], error: BotPenguinError) -> Outcome:
-    from leads.services import describe_error
+def describe_error(error: BotPenguinError) -> str:
+    """One sentence for a person, never containing the token."""
+    if isinstance(error, AuthRejected):
+        return "BotPenguin rejected the API token."
+    return str(error)
 
+
+def _record_failure(lead_id: int, changes: list[LeadChange], error: BotPenguinError) -> Outcome:
     message = describe_error(error)
     status = getattr(error, "status", None)
     ids = tuple(c.pk for c in changes)

@@ -89,38 +89,53 @@ class RemoveTagForm(forms.Form):
 
 PHONE_RE = r"^[0-9][0-9 \-]{0,19}$"
 DIAL_RE = r"^\+\d{1,4}$"
+PICTURE_INVALID = "The picture must be an http(s) URL."
+
+
+# The API's rules for contact fields, shared by the detail page's form and the admin's.
+def email_field() -> forms.EmailField:
+    return forms.EmailField(required=False, max_length=254)
+
+
+def dial_code_field() -> forms.RegexField:
+    return forms.RegexField(
+        required=False, regex=DIAL_RE, max_length=5,
+        error_messages={"invalid": 'Dial code must be "+" followed by 1–4 digits, e.g. +91.'},
+    )  # fmt: skip
+
+
+def phone_field() -> forms.RegexField:
+    return forms.RegexField(
+        required=False, regex=PHONE_RE, max_length=20,
+        error_messages={"invalid": "A phone number has only digits, spaces and dashes."},
+    )  # fmt: skip
+
+
+def picture_field() -> forms.URLField:
+    return forms.URLField(
+        required=False, max_length=2000, assume_scheme="https",
+        error_messages={"invalid": PICTURE_INVALID},
+    )  # fmt: skip
+
+
+def clean_picture_url(value: str) -> str:
+    if value and not value.lower().startswith(("http://", "https://")):
+        raise forms.ValidationError(PICTURE_INVALID)
+    return value
 
 
 class ContactForm(forms.Form):
     """Contact fields an admin may edit. Only changed fields are sent (the service decides)."""
 
     name = forms.CharField(required=False, max_length=200)
-    email = forms.EmailField(required=False, max_length=254)
-    dial_code = forms.RegexField(
-        required=False,
-        regex=DIAL_RE,
-        max_length=5,
-        error_messages={"invalid": 'Dial code must be "+" followed by 1–4 digits, e.g. +91.'},
-    )
-    phone = forms.RegexField(
-        required=False,
-        regex=PHONE_RE,
-        max_length=20,
-        error_messages={"invalid": "A phone number has only digits, spaces and dashes."},
-    )
-    picture = forms.URLField(
-        required=False,
-        max_length=2000,
-        assume_scheme="https",
-        error_messages={"invalid": "The picture must be an http(s) URL."},
-    )
+    email = email_field()
+    dial_code = dial_code_field()
+    phone = phone_field()
+    picture = picture_field()
     agent_id = forms.CharField(required=False, max_length=255, label="Agent id")
 
     def clean_picture(self) -> str:
-        value = self.cleaned_data.get("picture", "")
-        if value and not value.lower().startswith(("http://", "https://")):
-            raise forms.ValidationError("The picture must be an http(s) URL.")
-        return value
+        return clean_picture_url(self.cleaned_data.get("picture", ""))
 
     def clean(self):
         data = super().clean()

@@ -21,6 +21,21 @@ class Status(models.TextChoices):
     CLOSED = "CLOSED", STATUS_LABELS["CLOSED"]
 
 
+# The Lead fields a PUT /inbox/direct/lead can write.
+EDITABLE_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "dial_code",
+    "picture",
+    "status",
+    "agent_id",
+    "tags",
+    "notes",
+    "attributes",
+)
+
+
 class Lead(models.Model):
     """One BotPenguin chat user (a lead, or a non-lead chat), as last seen or last written."""
 

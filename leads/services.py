@@ -30,27 +30,14 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from leads import counting, delivery
-from leads.botpenguin.errors import AuthRejected, BotPenguinError, ConfigurationError
+from leads.botpenguin.errors import ConfigurationError
 from leads.botpenguin.records import STATUSES, ParseError, build_put_body, parse_chat
 from leads.config import check_configured
-from leads.models import Lead, LeadChange, LeadTag, SyncRun
+from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, SyncRun
 from leads.sync import lead_fields_from_record, tag_rows
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_FIELDS = (
-    "name",
-    "email",
-    "phone",
-    "dial_code",
-    "picture",
-    "status",
-    "agent_id",
-    "tags",
-    "notes",
-    "attributes",
-)
-CONTACT_FIELDS = ("name", "email", "phone", "dial_code", "picture", "agent_id", "attributes")
 SAVED_PENDING = "Saved — will be sent to BotPenguin when it is reachable."
 
 User = AbstractBaseUser | AnonymousUser | None
@@ -78,15 +65,6 @@ class EditConflict(Exception):
         self.current = {name: getattr(lead, name) for name in yours}
         self.version = lead.version
         super().__init__("This lead changed since you opened it.")
-
-
-def describe_error(error: BotPenguinError) -> str:
-    """One sentence for a person, never containing the token."""
-    if isinstance(error, AuthRejected):
-        return "BotPenguin rejected the API token."
-    if isinstance(error, ConfigurationError):
-        return str(error)
-    return str(error)
 
 
 def is_pending(change: LeadChange | None) -> bool:

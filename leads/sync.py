@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Q
@@ -34,7 +35,7 @@ from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import BotPenguinError
 from leads.botpenguin.records import ChatRecord, ParseError, parse_chat
 from leads.config import get_account, get_client
-from leads.models import Lead, LeadTag, SyncRun
+from leads.models import EDITABLE_FIELDS, Lead, LeadTag, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -44,19 +45,10 @@ MAX_CONCURRENCY = 16
 
 # Fields a sync writes. `version` is bumped when any of them changes.
 SYNCED_FIELDS = [
+    *EDITABLE_FIELDS,
     "customer_id",
     "remote_id",
     "is_lead",
-    "name",
-    "email",
-    "phone",
-    "dial_code",
-    "picture",
-    "status",
-    "agent_id",
-    "tags",
-    "notes",
-    "attributes",
     "city",
     "country",
     "gender",
@@ -217,6 +209,10 @@ def _sync_kind(
     batch: dict[str, ChatRecord] = {}
     seen: dict[str, datetime | None] = {}
     newest: datetime | None = None
+    flush = partial(
+        _flush, batch, bot_id=bot_id, customer_id=customer_id, is_lead=is_lead,
+        sync_time=sync_time, counts=counts,
+    )  # fmt: skip
     pages = iter_pages(client, kind, concurrency)
     try:
         for _page_no, data in pages:
@@ -248,38 +244,17 @@ def _sync_kind(
                 seen[record.uuid] = updated
                 batch[record.uuid] = record
             if len(batch) >= BATCH_SIZE:
-                _flush(
-                    batch,
-                    bot_id=bot_id,
-                    customer_id=customer_id,
-                    is_lead=is_lead,
-                    sync_time=sync_time,
-                    counts=counts,
-                )
+                flush()
                 _report(run, counts, progress)
             elif progress:
                 progress(counts.pages, counts.chats)
             if all_older:
                 break  # this page was the overlap
-        _flush(
-            batch,
-            bot_id=bot_id,
-            customer_id=customer_id,
-            is_lead=is_lead,
-            sync_time=sync_time,
-            counts=counts,
-        )
+        flush()
         _report(run, counts, progress)
     except BotPenguinError:
         # Whole, correct records read before the failure are kept.
-        _flush(
-            batch,
-            bot_id=bot_id,
-            customer_id=customer_id,
-            is_lead=is_lead,
-            sync_time=sync_time,
-            counts=counts,
-        )
+        flush()
         raise
     finally:
         pages.close()
