@@ -4,7 +4,7 @@ page-at-a-time loop, side by side in one process and one run.
     python benchmarks/bench.py [--leads 100000] [--requests 21] [--sync-chats 100000] [--skip-sync]
 
 Uses its own database (SQLite `var/bench.sqlite3`, or `DATABASE_URL` with its name + "_bench"
-for PostgreSQL), seeded straight into the mirror. Prints medians, ratios and SQL query counts.
+for PostgreSQL; BENCH_DB=name for another one), seeded straight into the mirror. Prints medians, ratios and SQL query counts.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def configure_database() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
         base, _, name = url.rpartition("/")
-        bench_url = f"{base}/{name or 'postgres'}_bench"
+        bench_url = f"{base}/{name or 'postgres'}_{os.environ.get('BENCH_DB', 'bench')}"
         import psycopg
 
         admin = base.replace("postgres://", "postgresql://", 1) + "/postgres"
@@ -45,7 +45,8 @@ def configure_database() -> str:
         os.environ["DATABASE_URL"] = bench_url
         return "PostgreSQL"
     (ROOT / "var").mkdir(exist_ok=True)
-    os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    name = os.environ.get("BENCH_DB", "bench")
+    os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / f'{name}.sqlite3'}"
     return "SQLite"
 
 
