@@ -4,7 +4,9 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
+from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from leads.models import Lead, LeadTag, Status
@@ -53,9 +55,19 @@ class LeadFilter(django_filters.FilterSet):
         fields = ["q", "status", "tag", "agent"]
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        value = value.strip()
+        """Substring search over name, email and phone, through the search index (see
+        migration 0003): FTS5 trigram on SQLite, pg_trgm behind icontains on PostgreSQL."""
+        value = value.strip()[:200]
         if not value:
             return queryset
+        if connection.vendor == "sqlite" and len(value) >= 3:
+            phrase = '"' + value.replace('"', '""') + '"'
+            return queryset.filter(
+                id__in=RawSQL(
+                    "SELECT rowid FROM leads_lead_search WHERE leads_lead_search MATCH %s",
+                    [phrase],
+                )
+            )
         return queryset.filter(
             Q(name__icontains=value) | Q(email__icontains=value) | Q(phone__icontains=value)
         )

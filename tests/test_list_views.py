@@ -415,3 +415,26 @@ def test_cached_counts_follow_every_edit(agent_client, botpenguin, user):
     assert again.context["status_counts"]["OPEN"] == 2
     assert again.context["status_counts"]["CLOSED"] == 1
     assert "2 matching" in again.content.decode()
+
+
+@pytest.mark.parametrize(
+    "q", ['"', 'a"b OR c*', "NEAR(x y)", "ab", "%_", "é", "'; DROP TABLE x; --"]
+)
+def test_search_takes_any_text(agent_client, q):
+    make_lead(1, name='Ana "ab" %_ é')
+    response = agent_client.get("/leads/", {"q": q})
+    assert response.status_code == 200
+
+
+def test_search_index_follows_edits_and_deletes(agent_client):
+    lead = make_lead(1, name="Meera Iyer")
+    assert len(uuids_on_page(agent_client.get("/leads/?q=iyer"))) == 1
+    Lead.objects.filter(pk=lead.pk).update(name="Meera Krishnan")
+    from leads.counting import bump_mirror_version
+
+    bump_mirror_version()
+    assert uuids_on_page(agent_client.get("/leads/?q=iyer")) == []
+    assert len(uuids_on_page(agent_client.get("/leads/?q=KRISHNAN"))) == 1
+    Lead.objects.filter(pk=lead.pk).delete()
+    bump_mirror_version()
+    assert uuids_on_page(agent_client.get("/leads/?q=krishnan")) == []
