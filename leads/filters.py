@@ -5,7 +5,7 @@ from datetime import datetime, time, timedelta
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -76,7 +76,9 @@ class LeadFilter(django_filters.FilterSet):
         key = value.strip().casefold()
         if not key:
             return queryset
-        return queryset.filter(id__in=LeadTag.objects.filter(key=key).values("lead_id"))
+        # EXISTS, not IN: the database walks the list's ordered index and probes the (lead, key)
+        # index per row, stopping after a page, instead of collecting every tagged lead first.
+        return queryset.filter(Exists(LeadTag.objects.filter(lead_id=OuterRef("pk"), key=key)))
 
     def filter_agent(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         value = value.strip()

@@ -48,21 +48,22 @@ def status_counts(params: QueryDict) -> dict[str, int]:
 
 
 def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None]:
-    """(previous uuid, next uuid) of `lead` within the list's current filter and default order."""
+    """(previous uuid, next uuid) of `lead` within the list's current filter and default order
+    (newest updated first, then highest id). Each step is a range scan on the list's index: a
+    tie on the timestamp first, else the nearest timestamp."""
     queryset = matching(params)
-    if lead.remote_updated_at is None:
+    when = lead.remote_updated_at
+    if when is None:
         return None, None
-    newer = Q(remote_updated_at__gt=lead.remote_updated_at) | Q(
-        remote_updated_at=lead.remote_updated_at, id__gt=lead.id
+
+    def first(qs: QuerySet[Lead], *order: str) -> str | None:
+        return qs.order_by(*order).values_list("uuid", flat=True).first()
+
+    previous = first(queryset.filter(remote_updated_at=when, id__gt=lead.id), "id") or first(
+        queryset.filter(remote_updated_at__gt=when), "remote_updated_at", "id"
     )
-    older = Q(remote_updated_at__lt=lead.remote_updated_at) | Q(
-        remote_updated_at=lead.remote_updated_at, id__lt=lead.id
-    )
-    previous = (
-        queryset.filter(newer).order_by("remote_updated_at", "id").values_list("uuid", flat=True)
-    ).first()
-    following = (
-        queryset.filter(older).order_by(*DEFAULT_ORDER).values_list("uuid", flat=True).first()
+    following = first(queryset.filter(remote_updated_at=when, id__lt=lead.id), "-id") or first(
+        queryset.filter(remote_updated_at__lt=when), *DEFAULT_ORDER
     )
     return previous, following
 

@@ -378,3 +378,15 @@ def test_missing_token_setting_is_named(agent_client, botpenguin, lead, settings
     response = agent_client.post(url(lead, "status"), {"status": "CLOSED"})
     assert "BOTPENGUIN_API_TOKEN is not set" in response.content.decode()
     assert botpenguin.sandbox.puts() == []
+
+
+def test_previous_and_next_with_equal_update_times(agent_client, botpenguin):
+    from tests.factories import BASE
+
+    a, b, c = (make_lead(n, remote_updated_at=BASE) for n in range(3))
+    newer = make_lead(9)  # updated later: first in the list
+    html = agent_client.get(url(b)).content.decode()
+    assert f'href="/leads/{c.uuid}/" id="prev-lead"' in html  # same time, higher id: before
+    assert f'href="/leads/{a.uuid}/" id="next-lead"' in html
+    html = agent_client.get(url(c)).content.decode()
+    assert f'href="/leads/{newer.uuid}/" id="prev-lead"' in html
