@@ -4,18 +4,38 @@ from datetime import datetime, time, timedelta
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from leads.models import Lead, LeadTag, Status
+from leads.models import Lead, LeadChange, LeadTag, Status
 
 PER_PAGE_CHOICES = (25, 50, 100)
 
 
 def _day_start(value) -> datetime:
     return timezone.make_aware(datetime.combine(value, time.min))
+
+
+def day_filter(field_name: str, label: str, *, after: bool) -> django_filters.DateFilter:
+    """A date input that filters `field_name` from the start of that day (after=True) or up
+    to its end, in the site's time zone; a range on the column, so an index can serve it."""
+    return django_filters.DateFilter(
+        field_name=field_name,
+        label=label,
+        method=filter_from_day if after else filter_until_day,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+def filter_from_day(queryset: QuerySet, name: str, value) -> QuerySet:
+    return queryset.filter(**{f"{name}__gte": _day_start(value)})
+
+
+def filter_until_day(queryset: QuerySet, name: str, value) -> QuerySet:
+    return queryset.filter(**{f"{name}__lt": _day_start(value + timedelta(days=1))})
 
 
 class LeadFilter(django_filters.FilterSet):
@@ -33,22 +53,10 @@ class LeadFilter(django_filters.FilterSet):
     agent = django_filters.CharFilter(
         method="filter_agent", label="Agent", help_text='"none" for unassigned', max_length=255
     )
-    updated_after = django_filters.DateFilter(
-        method="filter_after", field_name="remote_updated_at", label="Updated from",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )  # fmt: skip
-    updated_before = django_filters.DateFilter(
-        method="filter_before", field_name="remote_updated_at", label="Updated until",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )  # fmt: skip
-    created_after = django_filters.DateFilter(
-        method="filter_after", field_name="remote_created_at", label="Created from",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )  # fmt: skip
-    created_before = django_filters.DateFilter(
-        method="filter_before", field_name="remote_created_at", label="Created until",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )  # fmt: skip
+    updated_after = day_filter("remote_updated_at", "Updated from", after=True)
+    updated_before = day_filter("remote_updated_at", "Updated until", after=False)
+    created_after = day_filter("remote_created_at", "Created from", after=True)
+    created_before = day_filter("remote_created_at", "Created until", after=False)
 
     class Meta:
         model = Lead
@@ -86,8 +94,26 @@ class LeadFilter(django_filters.FilterSet):
             return queryset
         return queryset.filter(agent_id="" if value == "none" else value)
 
-    def filter_after(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset.filter(**{f"{name}__gte": _day_start(value)})
 
-    def filter_before(self, queryset: QuerySet, name: str, value) -> QuerySet:
-        return queryset.filter(**{f"{name}__lt": _day_start(value + timedelta(days=1))})
+class ChangeFilter(django_filters.FilterSet):
+    """The Activity page: edits by person, lead, state and date."""
+
+    user = django_filters.ModelChoiceFilter(
+        queryset=lambda request: get_user_model().objects.order_by("username"), label="Person"
+    )
+    lead = django_filters.CharFilter(method="filter_lead", label="Lead (name or uuid)")
+    state = django_filters.MultipleChoiceFilter(
+        choices=LeadChange.State.choices, widget=forms.CheckboxSelectMultiple, distinct=False
+    )
+    after = day_filter("created_at", "From", after=True)
+    before = day_filter("created_at", "Until", after=False)
+
+    class Meta:
+        model = LeadChange
+        fields = ["user", "lead", "state", "after", "before"]
+
+    def filter_lead(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(lead__uuid=value) | Q(lead__name__icontains=value))

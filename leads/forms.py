@@ -181,8 +181,3 @@ class BaseAttributeFormSet(forms.BaseFormSet):
 AttributeFormSet = forms.formset_factory(
     AttributeForm, formset=BaseAttributeFormSet, extra=2, can_delete=True, max_num=100
 )
-
-
-def can_edit_contact(user) -> bool:
-    """Who may edit contact fields, picture, agent and attributes (roles come later)."""
-    return bool(user and user.is_authenticated and user.is_staff)

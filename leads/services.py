@@ -95,10 +95,6 @@ def lead_add_note(*, lead: Lead, title: str, description: str, user: User) -> Le
     return _apply(lead=lead, user=user, action="note", changes=changes)
 
 
-def lead_set_tags(*, lead: Lead, tags: Iterable[str], user: User) -> LeadChange | None:
-    return _apply(lead=lead, user=user, action="tags", changes={"tags": _dedupe_tags(tags)})
-
-
 def lead_add_tag(*, lead: Lead, tag: str, user: User) -> LeadChange | None:
     """Adds to the current tags, whatever changed since the page was shown."""
     return _apply(
@@ -360,6 +356,7 @@ def _apply(
         outcome = _deliver_now(current.pk)
         if outcome.state == "failed" and change.pk in outcome.change_ids:
             _undo_refused(change, outcome.message)
+            lead.refresh_from_db()  # the caller's object shows what the mirror holds again
             raise EditFailed(outcome.message, change=change)
     else:
         schedule_delivery(current.pk)

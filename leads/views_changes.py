@@ -1,9 +1,6 @@
 """The change log: Activity page, retry/discard of failed edits, nav counts and /healthz."""
 
-import django_filters
-from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -15,14 +12,10 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
 from leads import selectors, services
-from leads.forms import can_edit_contact
+from leads.filters import ChangeFilter
 from leads.models import LeadChange
+from leads.permissions import can_resolve_changes
 from leads.tables import ChangeTable
-
-
-def can_resolve_changes(user) -> bool:
-    """Who may retry or discard failed edits (lead admins; roles come later)."""
-    return can_edit_contact(user)
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -64,34 +57,6 @@ def changes_retry_failed(request: HttpRequest) -> HttpResponse:
     count = services.changes_retry_failed(user=request.user)
     messages.info(request, f"{count} failed edit(s) queued to be sent again.")
     return _back(request, "leads:activity")
-
-
-class ChangeFilter(django_filters.FilterSet):
-    user = django_filters.ModelChoiceFilter(
-        queryset=lambda request: get_user_model().objects.order_by("username"), label="Person"
-    )
-    lead = django_filters.CharFilter(method="filter_lead", label="Lead (name or uuid)")
-    state = django_filters.MultipleChoiceFilter(
-        choices=LeadChange.State.choices, widget=forms.CheckboxSelectMultiple, distinct=False
-    )
-    after = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__gte", label="From",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )  # fmt: skip
-    before = django_filters.DateFilter(
-        field_name="created_at", lookup_expr="date__lte", label="Until",
-        widget=forms.DateInput(attrs={"type": "date"}),
-    )  # fmt: skip
-
-    class Meta:
-        model = LeadChange
-        fields = ["user", "lead", "state", "after", "before"]
-
-    def filter_lead(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(lead__uuid=value) | queryset.filter(lead__name__icontains=value)
 
 
 class ActivityView(SingleTableMixin, FilterView):

@@ -19,9 +19,9 @@ from leads.forms import (
     NoteForm,
     RemoveTagForm,
     StatusForm,
-    can_edit_contact,
 )
 from leads.models import Lead, LeadChange, Status
+from leads.permissions import can_edit_contact, can_resolve_changes
 from leads.views_list import filter_query_string
 
 
@@ -73,7 +73,7 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "next_url": reverse("leads:detail", args=[following]) + suffix if following else "",
         "notes": list(reversed(lead.notes)),
         "can_edit_contact": editable,
-        "can_resolve": editable,
+        "can_resolve": can_resolve_changes(request.user),
         "raw_json": json.dumps(lead.raw, indent=2, ensure_ascii=False)
         if request.user.is_staff
         else "",

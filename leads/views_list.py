@@ -12,6 +12,7 @@ from django_tables2 import SingleTableMixin
 from django_tables2.export.views import ExportMixin
 
 from leads import list_queries, services
+from leads.botpenguin.records import STATUS_LABELS
 from leads.counting import CachedCountPaginator
 from leads.filters import PER_PAGE_CHOICES, LeadFilter
 from leads.forms import BulkActionForm
@@ -120,11 +121,10 @@ def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
             note = e.message
         except services.EditConflict as conflict:
             note = (
-                f"Changed meanwhile to {lead.__class__(status=conflict.current['status']).status_label}"
+                f"Changed meanwhile to {STATUS_LABELS.get(conflict.current['status'], '—')}"
                 f" (you chose {Status(status).label}): pick again to keep yours."
             )
             http_status = 409
-    lead.refresh_from_db()
     if not request.htmx:
         if note:
             messages.warning(request, f"{lead}: {note}")

@@ -55,3 +55,17 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(
         username="boss", password="boss-pass-123", email="boss@example.org"
     )
+
+
+@pytest.fixture
+def agent_client(client, user):
+    """A browser session logged in as an agent (no staff rights)."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def staff_client(client, admin_user):
+    """A browser session logged in as a superuser."""
+    client.force_login(admin_user)
+    return client

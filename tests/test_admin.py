@@ -9,12 +9,6 @@ from tests.factories import make_lead
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def staff(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def form_data(lead, **overrides):
     data = {
         "name": lead.name,
@@ -34,19 +28,19 @@ def change_url(lead):
     return f"/admin/leads/lead/{lead.pk}/change/"
 
 
-def test_changelist_has_filters_and_search(staff, botpenguin):
+def test_changelist_has_filters_and_search(staff_client, botpenguin):
     make_lead(1, name="Meera Iyer")
     make_lead(2, name="Arjun", status="CLOSED")
-    response = staff.get("/admin/leads/lead/?q=meera")
+    response = staff_client.get("/admin/leads/lead/?q=meera")
     html = response.content.decode()
     assert response.status_code == 200 and "Meera Iyer" in html and "Arjun" not in html
     assert "By status" in html and "By is lead" in html
-    assert staff.get("/admin/leads/lead/?status__exact=CLOSED").status_code == 200
+    assert staff_client.get("/admin/leads/lead/?status__exact=CLOSED").status_code == 200
 
 
-def test_saving_sends_the_put_then_updates_the_mirror(staff, botpenguin):
+def test_saving_sends_the_put_then_updates_the_mirror(staff_client, botpenguin):
     lead = make_lead(1, sandbox=botpenguin.sandbox, tags=["a"])
-    response = staff.post(
+    response = staff_client.post(
         change_url(lead), form_data(lead, status="ONHOLD", tags_text="a, b ,c", name="Meera I.")
     )
     assert response.status_code == 302
@@ -64,10 +58,10 @@ def test_saving_sends_the_put_then_updates_the_mirror(staff, botpenguin):
     assert LeadChange.objects.get().action == "admin"
 
 
-def test_a_refusal_is_a_form_error_and_nothing_is_saved(staff, botpenguin):
+def test_a_refusal_is_a_form_error_and_nothing_is_saved(staff_client, botpenguin):
     lead = make_lead(1, sandbox=botpenguin.sandbox)
     botpenguin.sandbox.fail_next(1, status=400, method="PUT")
-    response = staff.post(change_url(lead), form_data(lead, status="CLOSED"))
+    response = staff_client.post(change_url(lead), form_data(lead, status="CLOSED"))
     assert response.status_code == 200
     assert "BotPenguin did not accept the change" in response.content.decode()
     assert Lead.objects.get(pk=lead.pk).status == "OPEN"
@@ -83,22 +77,25 @@ def test_a_refusal_is_a_form_error_and_nothing_is_saved(staff, botpenguin):
         ({"tags_text": "x" * 51}, "A tag is 1–50 characters."),
     ],
 )
-def test_admin_validation_sends_nothing(staff, botpenguin, overrides, message):
+def test_admin_validation_sends_nothing(staff_client, botpenguin, overrides, message):
     lead = make_lead(1, sandbox=botpenguin.sandbox)
-    response = staff.post(change_url(lead), form_data(lead, **overrides))
+    response = staff_client.post(change_url(lead), form_data(lead, **overrides))
     assert response.status_code == 200
     assert message in response.content.decode()
     assert botpenguin.sandbox.puts() == []
 
 
-def test_no_adding_or_deleting_leads_in_the_admin(staff, botpenguin):
+def test_no_adding_or_deleting_leads_in_the_admin(staff_client, botpenguin):
     lead = make_lead(1)
-    assert staff.get("/admin/leads/lead/add/").status_code == 403
-    assert staff.post(f"/admin/leads/lead/{lead.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert staff_client.get("/admin/leads/lead/add/").status_code == 403
+    assert (
+        staff_client.post(f"/admin/leads/lead/{lead.pk}/delete/", {"post": "yes"}).status_code
+        == 403
+    )
     assert Lead.objects.filter(pk=lead.pk).exists()
 
 
-def test_sync_runs_and_changes_are_read_only(staff, botpenguin):
-    assert staff.get("/admin/leads/syncrun/").status_code == 200
-    assert staff.get("/admin/leads/leadchange/").status_code == 200
-    assert staff.get("/admin/leads/syncrun/add/").status_code == 403
+def test_sync_runs_and_changes_are_read_only(staff_client, botpenguin):
+    assert staff_client.get("/admin/leads/syncrun/").status_code == 200
+    assert staff_client.get("/admin/leads/leadchange/").status_code == 200
+    assert staff_client.get("/admin/leads/syncrun/add/").status_code == 403

@@ -9,12 +9,6 @@ from tests.factories import make_lead
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def agent_client(client, user):
-    client.force_login(user)
-    return client
-
-
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]]
 

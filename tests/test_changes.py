@@ -17,18 +17,6 @@ from tests.factories import make_lead
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def agent_client(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def staff_client(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
 def successful_puts(sandbox, uuid=None):
     return [p for p in sandbox.puts(uuid) if p.status == 200]
 

@@ -18,18 +18,6 @@ NOTES = [
 
 
 @pytest.fixture
-def agent_client(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def admin_client_(client, admin_user):
-    client.force_login(admin_user)
-    return client
-
-
-@pytest.fixture
 def lead(botpenguin):
     return make_lead(
         5,
@@ -74,8 +62,8 @@ def test_detail_shows_every_field(agent_client, lead):
     assert "raw-json-marker" not in html
 
 
-def test_admins_see_the_raw_json_collapsed(admin_client_, lead):
-    html = admin_client_.get(url(lead)).content.decode()
+def test_admins_see_the_raw_json_collapsed(staff_client, lead):
+    html = staff_client.get(url(lead)).content.decode()
     assert "raw-json-marker" in html and "<details" in html
     assert 'id="contact-form"' in html
 
@@ -255,8 +243,8 @@ def contact_data(lead, **overrides):
     return data
 
 
-def test_contact_form_sends_only_changed_fields(admin_client_, botpenguin, lead):
-    response = admin_client_.post(
+def test_contact_form_sends_only_changed_fields(staff_client, botpenguin, lead):
+    response = staff_client.post(
         url(lead, "contact"),
         contact_data(lead, email="meera.iyer@example.org", dial_code="+44", agent_id="agent-3"),
     )
@@ -281,12 +269,12 @@ def test_contact_form_sends_only_changed_fields(admin_client_, botpenguin, lead)
     )
 
 
-def test_attributes_add_edit_remove(admin_client_, botpenguin, lead):
+def test_attributes_add_edit_remove(staff_client, botpenguin, lead):
     data = contact_data(
         lead,
         **{"attr-0-value": "monthly", "attr-1-key": "source", "attr-1-value": "whatsapp"},
     )
-    admin_client_.post(url(lead, "contact"), data)
+    staff_client.post(url(lead, "contact"), data)
     assert only_put(botpenguin)["attributes"] == [
         {"key": "plan", "value": "monthly"},
         {"key": "source", "value": "whatsapp"},
@@ -294,7 +282,7 @@ def test_attributes_add_edit_remove(admin_client_, botpenguin, lead):
     botpenguin.sandbox.clear_requests()
     lead.refresh_from_db()
     data = contact_data(lead, **{"attr-0-DELETE": "on"})
-    admin_client_.post(url(lead, "contact"), data)
+    staff_client.post(url(lead, "contact"), data)
     assert only_put(botpenguin)["attributes"] == []
     assert Lead.objects.get(pk=lead.pk).attributes == []
 
@@ -312,9 +300,9 @@ def test_attributes_add_edit_remove(admin_client_, botpenguin, lead):
         ({"attr-1-key": "plan", "attr-1-value": "x"}, "The key &quot;plan&quot; is used twice."),
     ],
 )
-def test_contact_rules(admin_client_, botpenguin, lead, overrides, message):
+def test_contact_rules(staff_client, botpenguin, lead, overrides, message):
     data = contact_data(lead, name="Typed Name Kept", **overrides)
-    response = admin_client_.post(url(lead, "contact"), data)
+    response = staff_client.post(url(lead, "contact"), data)
     assert response.status_code == 400
     html = response.content.decode()
     assert message in html

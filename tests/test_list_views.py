@@ -25,12 +25,6 @@ def n_of(uuid: str) -> int:
     return int(uuid.rsplit("-", 1)[1])
 
 
-@pytest.fixture
-def agent_client(client, user):
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize(
     ("method", "url"),
     [
