@@ -2,6 +2,10 @@
 page-at-a-time loop, side by side in one process and one run.
 
     python benchmarks/bench.py [--leads 100000] [--requests 21] [--sync-chats 100000] [--skip-sync]
+        [--only list|sync|throughput] [--repeat N]
+
+`--only sync` runs the sync cases alone (no list cases); `--only throughput` only the zero-latency
+run of `sync_leads`, `--repeat` times (median reported).
 
 Uses its own database (SQLite `var/bench.sqlite3`, or `DATABASE_URL` with its name + "_bench"
 for PostgreSQL; BENCH_DB=name for another one), seeded straight into the mirror. Prints medians, ratios and SQL query counts.
@@ -211,9 +215,9 @@ def start_sandbox(*, chats: int, page_size: int, latency_ms: int, port: int) -> 
     return proc
 
 
-def bench_sync(chats: int, latency_chats: int) -> dict:
-    """This project's sync vs a plain one-page-at-a-time loop, against the sandbox (its own
-    process), and the sync's throughput and peak memory in a process of its own."""
+def bench_sync_latency(latency_chats: int) -> dict:
+    """This project's sync at concurrency 8 vs a plain one-page-at-a-time loop, at 100 ms latency
+    and page size 20, against the sandbox (its own process)."""
     from leads.botpenguin.client import BotPenguinClient, ClientConfig
     from leads.botpenguin.records import parse_chat
     from leads.sync import sync_leads
@@ -251,27 +255,76 @@ def bench_sync(chats: int, latency_chats: int) -> dict:
     finally:
         box.terminate()
         box.wait()
-    box = start_sandbox(chats=chats, page_size=100, latency_ms=0, port=port)
-    try:
         Lead.objects.filter(bot_id="sync-bot").delete()
+    return results
+
+
+def _peak_rss_mb(usage: resource.struct_rusage) -> float:
+    return usage.ru_maxrss / 1024
+
+
+def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
+    """Throughput and peak RSS of `sync_leads --full` in a process of its own over `chats` chats
+    at zero latency and page size 100 (the sandbox in another process; a fresh mirror each time).
+    With `repeat` > 1: the median time and the largest peak RSS."""
+    port = 18765
+    url = f"http://127.0.0.1:{port}"
+    box = start_sandbox(chats=chats, page_size=100, latency_ms=0, port=port)
+    times: list[float] = []
+    rss: list[float] = []
+    results: dict = {}
+    try:
         env = os.environ.copy()
         env.update(BOTPENGUIN_API_URL=url, BOTPENGUIN_API_TOKEN="bench",
                    BOTPENGUIN_BOT_ID="sync-bot", BOTPENGUIN_CUSTOMER_ID="sync-customer")  # fmt: skip
-        started = time.monotonic()
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "manage.py"), "sync_leads", "--full", "--concurrency", "8",
-             "--no-progress"],
-            env=env, capture_output=True, text=True, check=True,
-        )  # fmt: skip
-        results["zero_latency_s"] = time.monotonic() - started
-        results["zero_latency_chats"] = Lead.objects.filter(bot_id="sync-bot").count()
-        results["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        results["sync_line"] = done.stdout.strip()
+        for _ in range(repeat):
+            Lead.objects.filter(bot_id="sync-bot").delete()
+            connection.close()
+            started = time.monotonic()
+            proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "manage.py"), "sync_leads", "--full",
+                 "--concurrency", "8", "--no-progress"],
+                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )  # fmt: skip
+            _pid, status, usage = os.wait4(proc.pid, 0)
+            elapsed = time.monotonic() - started
+            out, err = proc.stdout.read(), proc.stderr.read()
+            proc.stdout.close()
+            proc.stderr.close()
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            if proc.returncode:
+                raise RuntimeError(f"sync_leads failed: {err.strip()[-2000:]}")
+            times.append(elapsed)
+            rss.append(_peak_rss_mb(usage))
+            results["zero_latency_chats"] = Lead.objects.filter(bot_id="sync-bot").count()
+            results["sync_line"] = out.strip()
+            if repeat > 1:
+                print(f"    run {len(times)}: {elapsed:.1f} s, "
+                      f"{results['zero_latency_chats'] / elapsed:,.0f} leads/s, "
+                      f"peak RSS {rss[-1]:.0f} MB", flush=True)  # fmt: skip
     finally:
         box.terminate()
         box.wait()
         Lead.objects.filter(bot_id="sync-bot").delete()
+    results["zero_latency_s"] = statistics.median(times)
+    results["peak_rss_mb"] = max(rss)
     return results
+
+
+def bench_sync(chats: int, latency_chats: int, repeat: int = 1) -> dict:
+    """The sync against the sandbox: vs the plain loop at 100 ms latency, then throughput."""
+    return {**bench_sync_latency(latency_chats), **bench_sync_throughput(chats, repeat)}
+
+
+def print_sync(s: dict) -> None:
+    if "ours_s" in s:
+        print(f"  {s['latency_chats']:,} chats at 100 ms: BotPanel (concurrency 8) "
+              f"{s['ours_s']:.1f} s, plain loop {s['plain_loop_s']:.1f} s, "
+              f"ratio {s['plain_loop_s'] / s['ours_s']:.1f}x")  # fmt: skip
+    print(f"  {s['zero_latency_chats']:,} chats at zero latency (sync_leads in its own process): "
+          f"{s['zero_latency_s']:.1f} s, {s['zero_latency_chats'] / s['zero_latency_s']:,.0f} "
+          f"leads/s, peak RSS {s['peak_rss_mb']:.0f} MB")  # fmt: skip
+    print(f"  ({s['sync_line']})")
 
 
 def main() -> None:
@@ -281,35 +334,44 @@ def main() -> None:
     parser.add_argument("--per-page", type=int, default=100)
     parser.add_argument("--sync-chats", type=int, default=100_000)
     parser.add_argument("--latency-chats", type=int, default=2000)
-    parser.add_argument("--skip-sync", action="store_true")
+    parser.add_argument("--skip-sync", action="store_true", help="same as --only list")
+    parser.add_argument(
+        "--only",
+        choices=["list", "sync", "throughput"],
+        help="list: the list cases alone; sync: both sync cases alone; throughput: only the "
+        "zero-latency sync_leads run",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="zero-latency sync runs (median time reported)"
+    )
     args = parser.parse_args()
+    only = "list" if args.skip_sync else args.only
     settings.DEBUG = False
     call_command("migrate", verbosity=0)
     seed(args.leads)
     reset_queries()
-    print(f"\nBotPanel list vs Django admin changelist — {ENGINE}, {args.leads:,} leads, "
-          f"median of {args.requests} requests after 3 warm-ups, {os.cpu_count()} cores")  # fmt: skip
-    print(
-        f"{'case':<16}{'rows':>5}{'BotPanel ms':>13}{'queries':>9}{'admin ms':>10}{'queries':>9}{'ratio':>8}"
-    )
-    for label, size, ms, q, admin_ms, admin_q in bench_list(
-        args.leads, args.requests, args.per_page
-    ):
-        ratio = f"{admin_ms / ms:.1f}x" if admin_ms else "—"
-        admin_text = f"{admin_ms:10.1f}{admin_q:9d}" if admin_ms else f"{'—':>10}{'—':>9}"
-        print(f"{label:<16}{size:>5}{ms:13.1f}{q:9d}{admin_text}{ratio:>8}")
-    detail_ms, _ = bench_detail(args.requests)
-    print(f"{'detail page':<16}{'':>5}{detail_ms:13.1f}")
-    if args.skip_sync:
+    if only in (None, "list"):
+        print(f"\nBotPanel list vs Django admin changelist — {ENGINE}, {args.leads:,} leads, "
+              f"median of {args.requests} requests after 3 warm-ups, {os.cpu_count()} cores")  # fmt: skip
+        print(
+            f"{'case':<16}{'rows':>5}{'BotPanel ms':>13}{'queries':>9}{'admin ms':>10}{'queries':>9}{'ratio':>8}"
+        )
+        for label, size, ms, q, admin_ms, admin_q in bench_list(
+            args.leads, args.requests, args.per_page
+        ):
+            ratio = f"{admin_ms / ms:.1f}x" if admin_ms else "—"
+            admin_text = f"{admin_ms:10.1f}{admin_q:9d}" if admin_ms else f"{'—':>10}{'—':>9}"
+            print(f"{label:<16}{size:>5}{ms:13.1f}{q:9d}{admin_text}{ratio:>8}")
+        detail_ms, _ = bench_detail(args.requests)
+        print(f"{'detail page':<16}{'':>5}{detail_ms:13.1f}")
+    if only == "list":
         return
-    print("\nSync against the sandbox (page size 20 at 100 ms latency; page size 100 at zero)")
-    s = bench_sync(args.sync_chats, args.latency_chats)
-    print(f"  {s['latency_chats']:,} chats at 100 ms: BotPanel (concurrency 8) {s['ours_s']:.1f} s, "
-          f"plain loop {s['plain_loop_s']:.1f} s, ratio {s['plain_loop_s'] / s['ours_s']:.1f}x")  # fmt: skip
-    print(f"  {s['zero_latency_chats']:,} chats at zero latency (sync_leads in its own process): "
-          f"{s['zero_latency_s']:.1f} s, {s['zero_latency_chats'] / s['zero_latency_s']:,.0f} "
-          f"leads/s, peak RSS {s['peak_rss_mb']:.0f} MB")  # fmt: skip
-    print(f"  ({s['sync_line']})")
+    print(f"\nSync against the sandbox — {ENGINE} (page size 20 at 100 ms latency; page size 100 "
+          "at zero)", flush=True)  # fmt: skip
+    if only == "throughput":
+        print_sync(bench_sync_throughput(args.sync_chats, args.repeat))
+    else:
+        print_sync(bench_sync(args.sync_chats, args.latency_chats, args.repeat))
 
 
 if __name__ == "__main__":
