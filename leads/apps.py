@@ -1,7 +1,24 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_roles(sender, **kwargs) -> None:
+    """Keep the groups "Agent" and "Lead admin" in line with leads.permissions after every
+    migrate (and after a test flush, which empties the auth tables)."""
+    from django.contrib.auth.models import Group, Permission
+
+    from leads.permissions import ensure_roles
+
+    ensure_roles(Group, Permission)
 
 
 class LeadsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "leads"
     verbose_name = "Leads"
+
+    def ready(self) -> None:
+        from leads import signals  # noqa: F401  (login / password-change hooks)
+
+        # After django.contrib.auth's own post_migrate handler has made the permissions.
+        post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="leads.ensure_roles")

@@ -93,6 +93,15 @@ class Lead(models.Model):
 
     class Meta:
         ordering = ["-remote_updated_at", "-id"]
+        # The roles (groups "Agent" and "Lead admin", migration 0004) are made of these plus
+        # Django's own view/change permissions; leads.permissions is where they are checked.
+        permissions = [
+            ("triage_lead", "Can change status, add notes and edit tags (also in bulk)"),
+            ("edit_lead_contact", "Can edit contact fields, picture, agent and attributes"),
+            ("view_lead_raw", "Can see the raw JSON BotPenguin sent"),
+            ("sync_leads", "Can start a sync"),
+            ("resolve_lead_changes", "Can retry or discard edits BotPenguin refused"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["bot_id", "uuid"], name="lead_unique_bot_uuid"),
         ]
@@ -259,3 +268,16 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.at}"
+
+
+class PasswordChangeRequired(models.Model):
+    """A one-time password (from `createagent`) was handed out: the user must choose their own
+    at the next login before doing anything else."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_change_required"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} must change their password"

@@ -34,13 +34,25 @@ from leads.botpenguin.errors import ConfigurationError
 from leads.botpenguin.records import STATUSES, ParseError, build_put_body, parse_chat
 from leads.config import check_configured
 from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, SyncRun
+from leads.permissions import EDIT_CONTACT, RESOLVE, SYNC, TRIAGE, require_service
 from leads.sync import lead_fields_from_record, tag_rows
 
 logger = logging.getLogger(__name__)
 
 SAVED_PENDING = "Saved — will be sent to BotPenguin when it is reachable."
 
-User = AbstractBaseUser | AnonymousUser | None
+User = AbstractBaseUser | AnonymousUser | None  # None: the system itself (commands, worker)
+
+# What a person needs for each kind of edit (leads.permissions); "admin" (the Django admin's
+# form) needs contact rights as well when it touches more than the triage fields.
+_ACTION_PERMISSION = {
+    "status": TRIAGE,
+    "note": TRIAGE,
+    "tags": TRIAGE,
+    "contact": EDIT_CONTACT,
+    "admin": TRIAGE,
+}
+TRIAGE_FIELDS = {"status", "notes", "tags"}
 
 
 class EditFailed(Exception):
@@ -152,6 +164,7 @@ def lead_update(*, lead: Lead, user: User, changes: dict[str, Any]) -> LeadChang
 
 def change_retry(*, change: LeadChange, user: User) -> LeadChange:
     """Send a failed change again (after the token was fixed, say)."""
+    require_service(user, RESOLVE)
     with transaction.atomic():
         LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.FAILED).update(
             state=LeadChange.State.PENDING,
@@ -166,6 +179,7 @@ def change_retry(*, change: LeadChange, user: User) -> LeadChange:
 
 def change_discard(*, change: LeadChange, user: User) -> LeadChange:
     """Give up a failed change: the mirror returns to BotPenguin's value for its fields."""
+    require_service(user, RESOLVE)
     with transaction.atomic():
         updated = LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.FAILED).update(
             state=LeadChange.State.DISCARDED,
@@ -193,6 +207,7 @@ def change_discard(*, change: LeadChange, user: User) -> LeadChange:
 
 def changes_retry_failed(*, user: User) -> int:
     """Retry every failed change (after fixing the token). Returns how many were retried."""
+    require_service(user, RESOLVE)
     ids = list(
         LeadChange.objects.filter(state=LeadChange.State.FAILED).values_list("lead_id", flat=True)
     )
@@ -252,6 +267,7 @@ def leads_bulk_remove_tag(*, leads: QuerySet[Lead], tag: str, user: User) -> Bul
 def _bulk(leads: QuerySet[Lead], user: User, action: str, changes: Callable) -> BulkResult:
     """Apply to each lead's current values. Once BotPenguin proves unreachable, the remaining
     edits are queued for the worker instead of each waiting for a timeout."""
+    require_service(user, TRIAGE)
     result = BulkResult()
     try_now = True
     for lead in leads.order_by("pk").iterator(chunk_size=200):
@@ -324,6 +340,11 @@ def _apply(
     try_now: bool = True,
 ) -> LeadChange | None:
     """Record and apply one edit, then try to deliver it. None when nothing would change."""
+    require_service(user, _ACTION_PERMISSION[action])
+    if action == "admin" and not callable(changes):
+        touched = {name for name, value in changes.items() if getattr(lead, name) != value}
+        if touched - TRIAGE_FIELDS:
+            require_service(user, EDIT_CONTACT)
     try:
         check_configured()
     except ConfigurationError as e:
@@ -412,6 +433,7 @@ SYNC_STALE_AFTER = timedelta(minutes=30)
 
 def sync_start(*, user: User, full: bool = False) -> SyncRun:
     """Start a background sync, or return the one already running (a person clicked twice)."""
+    require_service(user, SYNC)
     from leads.tasks import run_sync
 
     running = (

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from leads import selectors
+from leads.permissions import VIEW, permission_required
 from leads.views_changes import (
     ActivityView,
     change_counts,
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 
+@permission_required(VIEW)
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,7 +13,13 @@ from django_tables2 import SingleTableMixin
 from leads import selectors, services
 from leads.filters import ChangeFilter
 from leads.models import LeadChange
-from leads.permissions import can_resolve_changes
+from leads.permissions import (
+    RESOLVE,
+    VIEW_CHANGES,
+    PermissionRequiredMixin,
+    can_resolve_changes,
+    permission_required,
+)
 from leads.tables import ChangeTable
 
 
@@ -26,9 +31,8 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
 
 
 @require_POST
+@permission_required(RESOLVE)
 def change_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    if not can_resolve_changes(request.user):
-        raise PermissionDenied("Only lead admins may retry failed edits.")
     change = get_object_or_404(LeadChange, pk=pk, state=LeadChange.State.FAILED)
     change = services.change_retry(change=change, user=request.user)
     if change.state == LeadChange.State.DELIVERED:
@@ -41,9 +45,8 @@ def change_retry(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required(RESOLVE)
 def change_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    if not can_resolve_changes(request.user):
-        raise PermissionDenied("Only lead admins may discard failed edits.")
     change = get_object_or_404(LeadChange, pk=pk, state=LeadChange.State.FAILED)
     services.change_discard(change=change, user=request.user)
     messages.info(request, "Discarded: the lead shows BotPenguin's values again.")
@@ -51,15 +54,15 @@ def change_discard(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@permission_required(RESOLVE)
 def changes_retry_failed(request: HttpRequest) -> HttpResponse:
-    if not can_resolve_changes(request.user):
-        raise PermissionDenied("Only lead admins may retry failed edits.")
     count = services.changes_retry_failed(user=request.user)
     messages.info(request, f"{count} failed edit(s) queued to be sent again.")
     return _back(request, "leads:activity")
 
 
-class ActivityView(SingleTableMixin, FilterView):
+class ActivityView(PermissionRequiredMixin, SingleTableMixin, FilterView):
+    permission = VIEW_CHANGES
     model = LeadChange
     table_class = ChangeTable
     filterset_class = ChangeFilter
@@ -77,6 +80,7 @@ class ActivityView(SingleTableMixin, FilterView):
 
 
 @require_GET
+@permission_required(VIEW_CHANGES)
 def change_counts(request: HttpRequest) -> HttpResponse:
     """The navigation's pending/failed badges (polled by htmx)."""
     return render(

@@ -5,7 +5,6 @@ the error next to the field (or at the top of the form for an API refusal) and t
 import json
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,7 +20,16 @@ from leads.forms import (
     StatusForm,
 )
 from leads.models import Lead, LeadChange, Status
-from leads.permissions import can_edit_contact, can_resolve_changes
+from leads.permissions import (
+    EDIT_CONTACT,
+    TRIAGE,
+    VIEW,
+    can_edit_contact,
+    can_resolve_changes,
+    can_triage,
+    can_view_raw,
+    permission_required,
+)
 from leads.views_list import filter_query_string
 
 
@@ -73,9 +81,10 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "next_url": reverse("leads:detail", args=[following]) + suffix if following else "",
         "notes": list(reversed(lead.notes)),
         "can_edit_contact": editable,
+        "can_triage": can_triage(request.user),
         "can_resolve": can_resolve_changes(request.user),
         "raw_json": json.dumps(lead.raw, indent=2, ensure_ascii=False)
-        if request.user.is_staff
+        if can_view_raw(request.user)
         else "",
         "history": lead.changes.select_related("user")[:20],
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
@@ -111,6 +120,7 @@ def _show(name: str, value) -> str:
     return str(value) if value else "—"
 
 
+@permission_required(VIEW)
 def lead_detail(request: HttpRequest, uuid: str) -> HttpResponse:
     return _render(request, _lead(uuid))
 
@@ -133,6 +143,7 @@ def _version(request: HttpRequest) -> int | None:
 
 
 @require_POST
+@permission_required(TRIAGE)
 def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
     lead = _lead(uuid)
     form = StatusForm(request.POST)
@@ -151,6 +162,7 @@ def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
 
 
 @require_POST
+@permission_required(TRIAGE)
 def add_note(request: HttpRequest, uuid: str) -> HttpResponse:
     lead = _lead(uuid)
     form = NoteForm(request.POST)
@@ -169,6 +181,7 @@ def add_note(request: HttpRequest, uuid: str) -> HttpResponse:
 
 
 @require_POST
+@permission_required(TRIAGE)
 def edit_tags(request: HttpRequest, uuid: str) -> HttpResponse:
     lead = _lead(uuid)
     if "remove" in request.POST:
@@ -192,10 +205,9 @@ def edit_tags(request: HttpRequest, uuid: str) -> HttpResponse:
 
 
 @require_POST
+@permission_required(EDIT_CONTACT)
 def edit_contact(request: HttpRequest, uuid: str) -> HttpResponse:
     lead = _lead(uuid)
-    if not can_edit_contact(request.user):
-        raise PermissionDenied("Only lead admins may edit contact details.")
     form = ContactForm(request.POST)
     formset = AttributeFormSet(request.POST, prefix="attr")
     if not (form.is_valid() & formset.is_valid()):

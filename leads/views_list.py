@@ -17,6 +17,7 @@ from leads.counting import CachedCountPaginator
 from leads.filters import PER_PAGE_CHOICES, LeadFilter
 from leads.forms import BulkActionForm
 from leads.models import Lead, Status
+from leads.permissions import TRIAGE, VIEW, PermissionRequiredMixin, permission_required
 from leads.tables import LeadExportTable, LeadTable
 
 LIST_DEFERRED = ("raw", "notes", "attributes", "customer_id", "remote_id", "city", "country",
@@ -42,7 +43,8 @@ def per_page(params: QueryDict) -> int:
     return value if value in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0]
 
 
-class LeadListView(ExportMixin, SingleTableMixin, FilterView):
+class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, FilterView):
+    permission = VIEW
     model = Lead
     filterset_class = LeadFilter
     table_class = LeadTable
@@ -101,6 +103,7 @@ class LeadListView(ExportMixin, SingleTableMixin, FilterView):
 
 
 @require_POST
+@permission_required(TRIAGE)
 def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
     """Change one row's status in place (htmx) and answer with the re-rendered row."""
     lead = get_object_or_404(Lead, uuid=uuid)
@@ -137,6 +140,7 @@ def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
 
 
 @require_POST
+@permission_required(TRIAGE)
 def bulk_action(request: HttpRequest) -> HttpResponse:
     """Set status / add a tag / remove a tag on the selected rows or on all matching rows."""
     form = BulkActionForm(request.POST)
@@ -173,6 +177,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     return redirect(back)
 
 
+@permission_required(VIEW)
 def tag_options(request: HttpRequest) -> HttpResponse:
     """<option>s of the tags in use, for the tag inputs' datalist (loaded by htmx)."""
     return render(

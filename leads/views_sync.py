@@ -1,18 +1,17 @@
-"""Sync now (staff) and the sync status fragment the frame polls while a sync runs."""
+"""Sync now (lead admins) and the sync status fragment the frame polls while a sync runs."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from leads import selectors, services
+from leads.permissions import SYNC, VIEW, permission_required
 
 
 @require_POST
+@permission_required(SYNC)
 def sync_now(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may start a sync.")
     run = services.sync_start(user=request.user)
     if request.htmx:
         run.refresh_from_db()
@@ -22,5 +21,6 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@permission_required(VIEW)
 def sync_status(request: HttpRequest) -> HttpResponse:
     return render(request, "leads/partials/sync_status.html", {"run": selectors.last_sync()})

@@ -43,11 +43,39 @@ def botpenguin(settings, sandbox):
     return sandbox
 
 
+def _with_role(user, role: str):
+    from django.contrib.auth.models import Group
+
+    user.groups.add(Group.objects.get(name=role))
+    return user
+
+
 @pytest.fixture
 def user(django_user_model):
-    return django_user_model.objects.create_user(
-        username="agent", password="agent-pass-123", first_name="Asha"
+    """An agent: the "Agent" role (view and triage)."""
+    return _with_role(
+        django_user_model.objects.create_user(
+            username="agent", password="agent-pass-123", first_name="Asha"
+        ),
+        "Agent",
     )
+
+
+@pytest.fixture
+def lead_admin(django_user_model):
+    """A lead admin: the "Lead admin" role, staff (the Django admin for leads), not superuser."""
+    return _with_role(
+        django_user_model.objects.create_user(
+            username="leadadmin", password="leadadmin-pass-123", first_name="Lena", is_staff=True
+        ),
+        "Lead admin",
+    )
+
+
+@pytest.fixture
+def nobody(django_user_model):
+    """Signed in, but with no role."""
+    return django_user_model.objects.create_user(username="nobody", password="nobody-pass-123")
 
 
 @pytest.fixture
@@ -61,6 +89,12 @@ def admin_user(django_user_model):
 def agent_client(client, user):
     """A browser session logged in as an agent (no staff rights)."""
     client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def lead_admin_client(client, lead_admin):
+    client.force_login(lead_admin)
     return client
 
 

@@ -1,0 +1,16 @@
+"""The password change page, which also ends the one-time password of a new account."""
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+
+from leads.models import PasswordChangeRequired
+from leads.signals import MUST_CHANGE_PASSWORD
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        PasswordChangeRequired.objects.filter(user=self.request.user).delete()
+        self.request.session.pop(MUST_CHANGE_PASSWORD, None)
+        messages.success(self.request, "Your password was changed.")
+        return response
