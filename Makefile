@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test test-fast lint format bench clean sandbox worker sync
+.PHONY: run test test-fast lint format bench loadtest clean sandbox worker sync
 
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,12 @@ test: $(VENV)/.dev
 ## BENCH_ARGS="--leads 1000000" for a bigger mirror; DATABASE_URL=postgres://... for PostgreSQL.
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+## Load test (not a test): 20 agents for 60 s against gunicorn (4 workers), a worker and a sync, the
+## sandbox at 100 ms latency and 5% failures; own database; exits non-zero when a target is missed.
+## LOADTEST_SECONDS=10 LOADTEST_USERS=5 for a quick run; DATABASE_URL=postgres://... for PostgreSQL.
+loadtest: $(VENV)/.runtime
+	$(PY) loadtest/run.py
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
