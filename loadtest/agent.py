@@ -62,6 +62,7 @@ class Hit:
     ms: float
     at: float  # seconds since the run's start
     error: str = ""
+    warmup: bool = False  # logging in, before the measured window
 
 
 @dataclass
@@ -109,6 +110,9 @@ class Agent:
         self.next_poll = 0.0
         self.sync_running = False
         self.static_done = False
+        self.warming = True
+        self.ready = threading.Event()  # logged in (or given up)
+        self.go: threading.Event | None = None
 
     # --- plumbing ---------------------------------------------------------------------------
 
@@ -137,10 +141,10 @@ class Agent:
             )  # fmt: skip
         except requests.RequestException as e:
             ms = (time.perf_counter() - t0) * 1000
-            self.hits.append(Hit(kind, 0, ms, at, e.__class__.__name__))
+            self.hits.append(Hit(kind, 0, ms, at, e.__class__.__name__, self.warming))
             return None
         ms = (time.perf_counter() - t0) * 1000
-        self.hits.append(Hit(kind, response.status_code, ms, at))
+        self.hits.append(Hit(kind, response.status_code, ms, at, warmup=self.warming))
         # With production settings the session and CSRF cookies are Secure: nginx terminates TLS
         # in front of gunicorn, which the run imitates with X-Forwarded-Proto on loopback. Keep
         # sending them over plain HTTP to 127.0.0.1, as browsers do for a loopback host.
@@ -181,8 +185,13 @@ class Agent:
 
     def run(self) -> None:
         try:
-            if not self.login():
+            logged_in = self.login()
+            self.ready.set()
+            if not logged_in:
                 return
+            if self.go is not None:
+                self.go.wait()
+            self.warming = False
             while time.monotonic() < self.deadline:
                 kinds, weights = zip(*ACTIONS, strict=True)
                 action = self.rng.choices(kinds, weights)[0]
@@ -190,6 +199,8 @@ class Agent:
                 self.think()
         except Exception as e:  # noqa: BLE001 - a bug in one agent must not hide the others
             self.failures.append(f"agent {self.username} crashed: {e!r}")
+        finally:
+            self.ready.set()
 
     def login(self) -> bool:
         text = self.page("login", "/accounts/login/")
@@ -352,14 +363,26 @@ def _selected(options_html: str) -> str:
     return m.group(1) if m else ""
 
 
-def run_agents(agents: list[Agent], ramp_seconds: float) -> None:
-    """Start the agents spread over `ramp_seconds` (people do not all log in at once); wait."""
+def run_agents(agents: list[Agent], ramp_seconds: float, seconds: float, on_start=None) -> float:
+    """Log the agents in, spread over `ramp_seconds` (people do not all sign in at the same
+    second); once all are in, let them work for `seconds`. Returns when the window started."""
+    go = threading.Event()
     threads = []
     for i, agent in enumerate(agents):
+        agent.go = go
         thread = threading.Thread(target=agent.run, name=agent.username, daemon=True)
         threads.append(thread)
         thread.start()
         if i < len(agents) - 1:
             time.sleep(ramp_seconds / max(1, len(agents)))
+    for agent in agents:
+        agent.ready.wait(120)
+    if on_start is not None:
+        on_start()
+    started = time.monotonic()
+    for agent in agents:
+        agent.started, agent.deadline = started, started + seconds
+    go.set()
     for thread in threads:
-        thread.join(timeout=max(1.0, agents[0].deadline - time.monotonic()) + 60)
+        thread.join(timeout=seconds + 60)
+    return started
