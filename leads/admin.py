@@ -15,6 +15,7 @@ from leads.forms import (
     picture_field,
 )
 from leads.models import Lead, LeadChange, Status, SyncRun
+from leads.permissions import can_resolve_changes
 
 ADMIN_EDITABLE = ("name", "email", "dial_code", "phone", "picture", "status", "agent_id")
 
@@ -149,9 +150,29 @@ class LeadChangeAdmin(admin.ModelAdmin):
     list_filter = ("state", "action")
     search_fields = ("lead__uuid", "lead__name", "user__username")
     list_select_related = ("lead", "user")
+    actions = ["retry_changes", "discard_changes"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_resolve_permission(self, request) -> bool:
+        return can_resolve_changes(request.user)
+
+    @admin.action(description="Retry the selected failed edits", permissions=["resolve"])
+    def retry_changes(self, request, queryset):
+        count = 0
+        for change in queryset.filter(state=LeadChange.State.FAILED).order_by("id"):
+            services.change_retry(change=change, user=request.user)
+            count += 1
+        self.message_user(request, f"{count} failed edit(s) sent again.")
+
+    @admin.action(description="Discard the selected failed edits", permissions=["resolve"])
+    def discard_changes(self, request, queryset):
+        count = 0
+        for change in queryset.filter(state=LeadChange.State.FAILED).order_by("id"):
+            services.change_discard(change=change, user=request.user)
+            count += 1
+        self.message_user(request, f"{count} failed edit(s) discarded.")
