@@ -1,10 +1,18 @@
 """Database and settings behaviour the rest of the project relies on."""
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.db import connection
 
 from leads.botpenguin.errors import ConfigurationError
 from leads.config import get_client
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.django_db
@@ -35,3 +43,86 @@ def test_an_unusable_api_url_is_a_configuration_error(settings):
     settings.BOTPENGUIN_CUSTOMER_ID = "cust"
     with pytest.raises(ConfigurationError, match="BOTPENGUIN_API_URL"):
         get_client()
+
+
+# --- production settings: checked in a fresh process, as a deployment would start ---------------
+
+PRODUCTION_KEY = "k" * 10 + "9f3Xq-production-secret-key-for-tests-only-0123456789"
+
+
+def _run(args: list[str], **env_overrides) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("BOTPANEL_TESTING", "DEBUG")}
+    for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+                 "SECURE_HSTS_SECONDS", "SECRET_KEY"):  # fmt: skip
+        env.pop(name, None)
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, str(BASE_DIR / "manage.py"), *args],
+        env=env, cwd=BASE_DIR, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    result = _run(["check", "--deploy", "--fail-level", "WARNING"], SECRET_KEY=PRODUCTION_KEY)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_debug_is_off_and_a_secret_key_is_required_unless_set():
+    result = _run(["check"])
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_defaults_are_secure_and_configurable():
+    code = (
+        "from django.conf import settings as s; import json; print(json.dumps({k: getattr(s, k, None)"
+        " for k in ['DEBUG', 'SECURE_SSL_REDIRECT', 'SESSION_COOKIE_SECURE', 'CSRF_COOKIE_SECURE',"
+        " 'SESSION_COOKIE_HTTPONLY', 'CSRF_COOKIE_HTTPONLY', 'SECURE_HSTS_SECONDS',"
+        " 'SECURE_PROXY_SSL_HEADER', 'SESSION_COOKIE_AGE', 'ALLOWED_HOSTS',"
+        " 'CSRF_TRUSTED_ORIGINS', 'AXES_FAILURE_LIMIT']}))"
+    )
+    values = json.loads(_run(["shell", "-v", "0", "-c", code], SECRET_KEY=PRODUCTION_KEY).stdout)
+    assert values == {
+        "DEBUG": False,
+        "SECURE_SSL_REDIRECT": True,
+        "SESSION_COOKIE_SECURE": True,
+        "CSRF_COOKIE_SECURE": True,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "CSRF_COOKIE_HTTPONLY": True,
+        "SECURE_HSTS_SECONDS": 31536000,
+        "SECURE_PROXY_SSL_HEADER": None,
+        "SESSION_COOKIE_AGE": 7200,
+        "ALLOWED_HOSTS": ["127.0.0.1", "localhost"],
+        "CSRF_TRUSTED_ORIGINS": [],
+        "AXES_FAILURE_LIMIT": 5,
+    }
+    behind_proxy = json.loads(
+        _run(
+            ["shell", "-v", "0", "-c", code],
+            SECRET_KEY=PRODUCTION_KEY,
+            SECURE_PROXY_SSL_HEADER="true",
+            SECURE_SSL_REDIRECT="false",
+            SESSION_IDLE_MINUTES="30",
+            AXES_FAILURE_LIMIT="10",
+            ALLOWED_HOSTS="botpanel.example.org",
+            SECURE_HSTS_SECONDS="0",
+            CSRF_TRUSTED_ORIGINS="https://botpanel.example.org",
+        ).stdout  # fmt: skip
+    )
+    assert behind_proxy["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert behind_proxy["SECURE_SSL_REDIRECT"] is False
+    assert behind_proxy["SESSION_COOKIE_AGE"] == 1800
+    assert behind_proxy["AXES_FAILURE_LIMIT"] == 10
+    assert behind_proxy["ALLOWED_HOSTS"] == ["botpanel.example.org"]
+    assert behind_proxy["CSRF_TRUSTED_ORIGINS"] == ["https://botpanel.example.org"]
+    assert behind_proxy["SECURE_HSTS_SECONDS"] == 0
+
+
+@pytest.mark.django_db
+def test_healthz_answers_plain_http_and_json_even_with_ssl_redirect(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/leads/").status_code == 301  # people are sent to https
+    response = client.get("/healthz")  # the load balancer is not
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert response.json()["database"] == "ok"
