@@ -202,6 +202,32 @@ def tree_cpu() -> dict[str, float]:
     return out
 
 
+def pid_cpu(pids) -> dict[int, float]:
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            rest = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(rest[11]) + int(rest[12])) / TICK
+    return out
+
+
+def postgres_backends(run_url: str, admin: str | None):
+    """A function listing the PostgreSQL server processes serving the load test's database (their
+    CPU is this test's too, though they are not its children); None on SQLite."""
+    if admin is None:
+        return None
+    import psycopg
+
+    name = urlsplit(run_url).path.lstrip("/")
+
+    def pids() -> list[int]:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name])
+            return [row[0] for row in rows]
+
+    return pids
+
+
 def own_cpu() -> tuple[float, float]:
     """(this process: the agents' threads, finished children: syncs and other commands)."""
     me = resource.getrusage(resource.RUSAGE_SELF)
@@ -210,8 +236,10 @@ def own_cpu() -> tuple[float, float]:
 
 
 class CpuWindow:
-    def __init__(self):
+    def __init__(self, backends=None):
         self.machine, self.trees, self.own = machine_cpu(), tree_cpu(), own_cpu()
+        self.backends = backends
+        self.pg = pid_cpu(backends()) if backends else {}
         self.t = time.monotonic()
 
     def report(self) -> dict:
@@ -222,6 +250,9 @@ class CpuWindow:
         seconds = time.monotonic() - self.t
         parts = {name: trees[name] - self.trees.get(name, 0.0) for name in trees}
         parts["agents (load generator)"] = me - self.own[0]
+        if self.backends:
+            now = pid_cpu(self.backends())
+            parts["postgres"] = sum(v - self.pg.get(pid, 0.0) for pid, v in now.items())
         parts["sync runs"] = kids - self.own[1]
         ours = sum(parts.values())
         cores = os.cpu_count() or 1
@@ -344,6 +375,13 @@ while time.time() < until:
 """
 
 
+MIRROR_STATUS = r"""
+import json
+from leads.models import Lead
+print(json.dumps(dict(Lead.objects.filter(uuid__in={uuids}).values_list("uuid", "status"))))
+"""
+
+
 def pending_changes(base: str) -> tuple[int, int]:
     report = requests.get(f"{base}/healthz", timeout=10).json()
     return int(report.get("pending_changes", -1)), int(report.get("failed_changes", -1))
@@ -445,7 +483,7 @@ def main() -> int:
         window: dict = {}
 
         def on_start() -> None:  # all agents logged in: the measured window begins
-            window["cpu"] = CpuWindow()
+            window["cpu"] = CpuWindow(postgres_backends(db_url, admin))
             window["sync"] = start(
                 "sync", [PY, "manage.py", "shell", "-c", SYNC_LOOP],
                 {**env, "LOADTEST_SYNC_SECONDS": str(SECONDS)}, logs["sync"],
@@ -482,13 +520,26 @@ def main() -> int:
         for e in sorted(accepted, key=lambda e: e.answered_at):
             last[e.uuid] = e
         lost = []
+        remote_status = {}
         for uuid, e in last.items():
             r = requests.get(f"{sandbox}/_sandbox/chats/{uuid}",
                              headers={"x-bot-token": SANDBOX_TOKEN}, timeout=10)  # fmt: skip
             remote = r.json().get("status") if r.status_code == 200 else f"HTTP {r.status_code}"
+            remote_status[uuid] = remote
             if remote != e.status:
                 lost.append((uuid, e.status, remote))
         states = json.loads(shell(CHANGE_STATES, env, logs["drain"]).strip().splitlines()[-1])
+        # Not a target, but worth knowing: does the mirror show what BotPenguin has for the edited
+        # leads, now and after one more incremental sync?
+        mirror_stale = []
+        for when in ("now", "after a sync"):
+            if when != "now":
+                manage("sync_leads", "--no-progress", env=env, log=logs["drain"], check=False)
+            mirror = json.loads(
+                shell(MIRROR_STATUS.replace("{uuids}", json.dumps(list(last))), env,
+                      logs["drain"]).strip().splitlines()[-1]
+            )  # fmt: skip
+            mirror_stale.append(sum(mirror.get(u) != remote_status[u] for u in last))
     except (KeyboardInterrupt, Stop) as e:
         print(f"\nLoad test interrupted ({e or 'Ctrl-C'}); stopping everything.", file=sys.stderr)
         return 130
@@ -566,7 +617,8 @@ def main() -> int:
           f"pending: {pending}, failed: {failed}; status changes in the queue: "
           + ", ".join(f"{s} {n}" for s, n in sorted(change_states.items())))  # fmt: skip
     print(f"leads edited: {len(last)}; sandbox holds the last accepted status of "
-          f"{len(last) - len(lost)}; lost: {len(lost)}")  # fmt: skip
+          f"{len(last) - len(lost)}; lost: {len(lost)}; the mirror differs from BotPenguin for "
+          f"{mirror_stale[0]} of them, {mirror_stale[1]} after one more sync")  # fmt: skip
     for uuid, wanted, remote in lost[:10]:
         print(f"  lost: {uuid}: set {wanted}, BotPenguin has {remote}")
     problems = [p for a in agents for p in a.failures]
@@ -592,7 +644,7 @@ def main() -> int:
                       "max": round(max(v), 1)} for k, v in by_kind.items()},
         five_xx=len(five), unanswered=len(unanswered), locked=locked, tracebacks=tracebacks,
         edits_sent=len(edits), edits_accepted=len(accepted), outcomes=dict(outcomes),
-        leads_edited=len(last), lost=len(lost), pending_after=pending, failed_after=failed,
+        leads_edited=len(last), lost=len(lost), mirror_stale=mirror_stale, pending_after=pending, failed_after=failed,
         change_states=dict(change_states), syncs=sync_runs, cpu=cpu_use, passed=verdict,
     )  # fmt: skip
     with (LOG_DIR / "requests.csv").open("w") as f:
