@@ -181,14 +181,15 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # Content-Security-Policy on every page (django-csp): scripts and styles only from this site,
-# no inline script anywhere; lead pictures may come from any http(s) host (never data: or
-# javascript:, which the app refuses before they reach a page anyway).
+# no inline script anywhere. Images: lead pictures from any http(s) host, and data: because
+# Bootstrap's CSS draws its icons (select arrow, close button, menu) as data: SVGs; a lead's
+# picture is never data: or javascript: (refused before it reaches a page, see safety.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "https:", "http:"],
+        "img-src": ["'self'", "https:", "http:", "data:"],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

@@ -64,11 +64,11 @@ class PasswordChangeRequiredMiddleware:
             return None
         if not request.user.is_authenticated:
             return None
-        messages.info(request, "Choose your own password to replace the one-time password.")
-        response = redirect("password_change")
         if getattr(request, "htmx", False):
-            response = HttpResponse(status=200, headers={"HX-Redirect": response.url})
-        return response
+            # The password page's own badges poll: answer with nothing rather than reload it.
+            return HttpResponse(status=204)
+        messages.info(request, "Choose your own password to replace the one-time password.")
+        return redirect("password_change")
 
 
 class HtmxLoginRedirectMiddleware:

@@ -536,3 +536,14 @@ def test_no_page_carries_inline_script(world):
         for tag in re.findall(r"<script\b[^>]*>", html):
             assert "src=" in tag, (url, tag)
         assert not re.search(r"\son[a-z]+\s*=", html), url  # no onclick= style handlers
+
+
+def test_the_password_page_does_not_reload_itself_while_a_new_password_is_due(user):
+    """Its navigation badges poll; redirecting them made the page reload every few seconds."""
+    PasswordChangeRequired.objects.create(user=user)
+    client = Client()
+    client.post("/accounts/login/", {"username": "agent", "password": "agent-pass-123"})
+    poll = client.get("/changes/counts/", headers={"HX-Request": "true"})
+    assert poll.status_code == 204 and "HX-Redirect" not in poll
+    assert client.get("/leads/")["Location"] == "/accounts/password_change/"
+    assert client.get("/accounts/password_change/").status_code == 200
