@@ -343,9 +343,10 @@ print(json.dumps({"uuids": uuids, "proxy_ssl": bool(settings.SECURE_PROXY_SSL_HE
 CHANGE_STATES = r"""
 import json
 from django.db.models import Count
-from leads.models import LeadChange
+from leads.models import Lead, LeadChange
 rows = LeadChange.objects.values("action", "state").annotate(n=Count("id"))
-print(json.dumps([[r["action"], r["state"], r["n"]] for r in rows]))
+missing = Lead.objects.filter(missing_since__isnull=False).count()
+print(json.dumps([[[r["action"], r["state"], r["n"]] for r in rows], missing]))
 """
 
 
@@ -528,7 +529,9 @@ def main() -> int:
             remote_status[uuid] = remote
             if remote != e.status:
                 lost.append((uuid, e.status, remote))
-        states = json.loads(shell(CHANGE_STATES, env, logs["drain"]).strip().splitlines()[-1])
+        states, missing = json.loads(
+            shell(CHANGE_STATES, env, logs["drain"]).strip().splitlines()[-1]
+        )
         # Not a target, but worth knowing: does the mirror show what BotPenguin has for the edited
         # leads, now and after one more incremental sync?
         mirror_stale = []
@@ -619,6 +622,7 @@ def main() -> int:
     print(f"leads edited: {len(last)}; sandbox holds the last accepted status of "
           f"{len(last) - len(lost)}; lost: {len(lost)}; the mirror differs from BotPenguin for "
           f"{mirror_stale[0]} of them, {mirror_stale[1]} after one more sync")  # fmt: skip
+    print(f"chats flagged missing after the --full syncs: {missing} (the sandbox deletes none)")
     for uuid, wanted, remote in lost[:10]:
         print(f"  lost: {uuid}: set {wanted}, BotPenguin has {remote}")
     problems = [p for a in agents for p in a.failures]
@@ -644,7 +648,7 @@ def main() -> int:
                       "max": round(max(v), 1)} for k, v in by_kind.items()},
         five_xx=len(five), unanswered=len(unanswered), locked=locked, tracebacks=tracebacks,
         edits_sent=len(edits), edits_accepted=len(accepted), outcomes=dict(outcomes),
-        leads_edited=len(last), lost=len(lost), mirror_stale=mirror_stale, pending_after=pending, failed_after=failed,
+        leads_edited=len(last), lost=len(lost), mirror_stale=mirror_stale, missing=missing, pending_after=pending, failed_after=failed,
         change_states=dict(change_states), syncs=sync_runs, cpu=cpu_use, passed=verdict,
     )  # fmt: skip
     with (LOG_DIR / "requests.csv").open("w") as f:
