@@ -51,7 +51,10 @@ PRODUCTION_KEY = "k" * 10 + "9f3Xq-production-secret-key-for-tests-only-01234567
 
 
 def _run(args: list[str], **env_overrides) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("BOTPANEL_TESTING", "DEBUG")}
+    # a deployment's environment: none of the test run's own switches (the browser tests set
+    # DJANGO_ALLOW_ASYNC_UNSAFE for Playwright, which check --deploy rightly refuses)
+    test_only = ("BOTPANEL_TESTING", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in test_only}
     for name in ("SECURE_SSL_REDIRECT", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
                  "SECURE_HSTS_SECONDS", "SECRET_KEY"):  # fmt: skip
         env.pop(name, None)
