@@ -82,10 +82,17 @@ _children: list[tuple[str, subprocess.Popen]] = []
 _children_lock = threading.Lock()
 
 
+AGENT_NICE = _int_env("LOADTEST_AGENT_NICE", 0)
+
+
 def _die_with_parent() -> None:
-    """In the child: get SIGTERM if the load test itself dies (even by SIGKILL). Linux only."""
+    """In the child: get SIGTERM if the load test itself dies (even by SIGKILL). Linux only.
+    With LOADTEST_AGENT_NICE the load generator runs at another priority than the servers."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if AGENT_NICE:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, 0, 0)
 
 
 def start(name: str, args: list[str], env: dict, log: Path) -> subprocess.Popen:
@@ -402,6 +409,8 @@ def pct(values: list[float], q: float) -> float:
 def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
+    if AGENT_NICE:
+        os.setpriority(os.PRIO_PROCESS, 0, AGENT_NICE)  # children go back to 0
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     for old in LOG_DIR.glob("*.log"):
         old.unlink()
