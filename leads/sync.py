@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -164,18 +165,27 @@ def last_mark(kind: str) -> datetime | None:
 # --- listing ------------------------------------------------------------------------------------
 
 
-def iter_pages(client: BotPenguinClient, kind: str, concurrency: int) -> Iterator[tuple[int, list]]:
-    """Yield (page number, raw chats) in page order, fetching up to `concurrency` pages at once.
+def iter_pages(
+    client: BotPenguinClient,
+    kind: str,
+    concurrency: int,
+    fetch: Callable[[int], list] | None = None,
+) -> Iterator[tuple[int, list]]:
+    """Yield (page number, page) in page order, fetching up to `concurrency` pages at once.
 
-    Stops after the first empty page. Closing the generator early (incremental stop) cancels the
-    pages not yet started; a page already in flight finishes in its thread and is dropped.
+    A page is what `fetch(page number)` returns (by default the raw chats: `client.list_chats`);
+    it runs in the worker threads, so work done there overlaps the database writes. Stops after
+    the first empty page. Closing the generator early (incremental stop) cancels the pages not yet
+    started; a page already in flight finishes in its thread and is dropped.
     """
+    if fetch is None:
+        fetch = partial(_list_chats, client, kind)
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sync-{kind}")
     pending: dict[int, Future] = {}
     next_page = 1
     try:
         for _ in range(concurrency):
-            pending[next_page] = executor.submit(client.list_chats, next_page, kind)
+            pending[next_page] = executor.submit(fetch, next_page)
             next_page += 1
         page = 1
         while True:
@@ -183,13 +193,17 @@ def iter_pages(client: BotPenguinClient, kind: str, concurrency: int) -> Iterato
             yield page, data
             if not data:
                 return
-            pending[next_page] = executor.submit(client.list_chats, next_page, kind)
+            pending[next_page] = executor.submit(fetch, next_page)
             next_page += 1
             page += 1
     finally:
         for future in pending.values():
             future.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _list_chats(client: BotPenguinClient, kind: str, page: int) -> list:
+    return client.list_chats(page, kind)
 
 
 def _sync_kind(
@@ -206,43 +220,33 @@ def _sync_kind(
     progress: ProgressCallback | None,
 ) -> None:
     is_lead = kind == "lead"
-    batch: dict[str, ChatRecord] = {}
+    writer = _Writer(bot_id=bot_id, customer_id=customer_id, is_lead=is_lead, sync_time=sync_time)
+    batch: dict[str, _Row] = {}
     seen: dict[str, datetime | None] = {}
     newest: datetime | None = None
-    flush = partial(
-        _flush, batch, bot_id=bot_id, customer_id=customer_id, is_lead=is_lead,
-        sync_time=sync_time, counts=counts,
-    )  # fmt: skip
-    pages = iter_pages(client, kind, concurrency)
+    flush = partial(writer.flush, batch, counts)
+    pages = iter_pages(client, kind, concurrency, fetch=partial(writer.fetch_page, client, kind))
     try:
-        for _page_no, data in pages:
-            if not data:
+        for _page_no, page in pages:
+            if not page.listed:
                 break
             counts.pages += 1
-            counts.chats += len(data)
+            counts.chats += page.listed
+            counts.skipped += page.skipped
             all_older = mark is not None
-            for raw in data:
-                try:
-                    record = parse_chat(raw)
-                except ParseError as e:
-                    counts.skipped += 1
-                    logger.info("Skipped a chat that could not be parsed: %s", e)
-                    continue
-                if len(record.uuid) > 255:
-                    counts.skipped += 1
-                    continue
-                updated = record.updated_at
+            for row in page.rows:
+                updated = row.updated_at
                 if updated is not None and (newest is None or updated > newest):
                     newest = updated
                 if mark is not None and (updated is None or updated >= mark):
                     all_older = False
-                if record.uuid in seen:
+                if row.uuid in seen:
                     # Listed again: the listing shifted. Keep the newer version.
-                    before = seen[record.uuid]
+                    before = seen[row.uuid]
                     if before is not None and (updated is None or updated <= before):
                         continue
-                seen[record.uuid] = updated
-                batch[record.uuid] = record
+                seen[row.uuid] = updated
+                batch[row.uuid] = row
             if len(batch) >= BATCH_SIZE:
                 flush()
                 _report(run, counts, progress)
@@ -279,13 +283,22 @@ def _clip(value: str, limit: int) -> str:
     return value[:limit] if len(value) > limit else value
 
 
-def _raw_json(raw: object, is_lead: bool) -> tuple[str, str]:
-    """The raw chat as stored (JSON text, keys sorted, NULs dropped: PostgreSQL refuses them)
-    and its hash, which tells an unchanged chat from a changed one."""
-    payload = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    payload = payload.replace("\\u0000", "")
-    digest = hashlib.sha256(f"{int(is_lead)}{payload}".encode("utf-8", "surrogatepass"))
-    return payload, digest.hexdigest()
+# A \u0000 escape, not an escaped backslash followed by "u0000".
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def _raw_json(raw: object, is_lead: bool, text: str | None = None) -> tuple[str, str]:
+    """The raw chat as stored (JSON text, NULs dropped: PostgreSQL refuses them) and its hash,
+    which tells an unchanged chat from a changed one.
+
+    `text` is the chat's JSON exactly as the API sent it (stored as is: no second encoding);
+    without it the chat is encoded here, keys sorted."""
+    if text is None:
+        text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+    if "\\u0000" in text:
+        text = _NUL_ESCAPE.sub(r"\1", text)
+    digest = hashlib.sha256(f"{int(is_lead)}{text}".encode("utf-8", "surrogatepass"))
+    return text, digest.hexdigest()
 
 
 def lead_fields_from_record(record: ChatRecord, *, is_lead: bool) -> dict:
@@ -326,129 +339,331 @@ def tag_rows(lead_id: int, tags: Iterable[str]) -> list[LeadTag]:
     return list(rows.values())
 
 
-def _flush(
-    batch: dict[str, ChatRecord],
-    *,
-    bot_id: str,
-    customer_id: str,
-    is_lead: bool,
-    sync_time: datetime,
-    counts: _Counts,
-) -> None:
-    """Upsert one batch in one short transaction, then empty it."""
-    if not batch:
-        return
-    records = list(batch.values())
-    batch.clear()
-    with transaction.atomic():
-        # Row locks (PostgreSQL) so that an edit cannot slip in between this read and the
-        # write; SQLite's IMMEDIATE transaction already holds the write lock.
-        existing = {
-            uuid: (pk, raw_hash, version)
-            for uuid, pk, raw_hash, version in Lead.objects.select_for_update()
-            .filter(bot_id=bot_id, uuid__in=[r.uuid for r in records])
-            .values_list("uuid", "id", "raw_hash", "version")
-        }
-        # Fields with an undelivered edit keep the edited value until it is delivered.
-        pending = {
-            lead.uuid: lead
-            for lead in Lead.objects.filter(
-                bot_id=bot_id, uuid__in=list(existing), change_state__in=["pending", "failed"]
-            )
-        }
-        rows: list[dict] = []
-        unchanged_ids: list[int] = []
-        retag: list[int] = []
-        for record in records:
-            raw_text, raw_hash = _raw_json(record.raw, is_lead)
-            known = existing.get(record.uuid)
-            if known and known[1] == raw_hash:
-                unchanged_ids.append(known[0])
-                continue
-            fields = lead_fields_from_record(record, is_lead=is_lead)
-            if held := pending.get(record.uuid):
-                for name in held.pending_fields:
-                    fields[name] = getattr(held, name)
-            rows.append(
-                {
-                    **fields,
-                    "bot_id": bot_id,
-                    "customer_id": customer_id,
-                    "uuid": record.uuid,
-                    "raw": raw_text,
-                    "raw_hash": raw_hash,
-                    "synced_at": sync_time,
-                    "missing_since": None,
-                    "version": (known[2] + 1) if known else 1,
-                }
-            )
-            if known:
-                counts.updated += 1
-                retag.append(known[0])
-            else:
-                counts.created += 1
-        if rows:
-            ids = _upsert(rows)
-            if retag:
-                LeadTag.objects.filter(lead_id__in=retag).delete()
-            LeadTag.objects.bulk_create(
-                [tag for row in rows for tag in tag_rows(ids[row["uuid"]], row["tags"])],
-                batch_size=1000,
-            )
-        if unchanged_ids:
-            Lead.objects.filter(id__in=unchanged_ids).update(
-                synced_at=sync_time, missing_since=None
-            )
-            counts.unchanged += len(unchanged_ids)
-        if rows:
-            transaction.on_commit(counting.bump_mirror_version)
+def _tag_values(lead_id: int, tags: Iterable[str]) -> list[tuple[int, str, str]]:
+    """tag_rows() as (lead_id, name, key) tuples, for the sync's bulk insert."""
+    rows: dict[str, tuple[int, str, str]] = {}
+    for tag in tags:
+        key = tag.casefold()[:255]
+        if key and key not in rows:
+            rows[key] = (lead_id, tag[:255], key)
+    return list(rows.values())
 
 
 JSON_COLUMNS = frozenset({"tags", "notes", "attributes", "raw", "pending_fields"})
-UPSERT_CHUNK = 400
+TEMP_TABLE = "botpanel_lead_sync"
 
 
-def _upsert(rows: list[dict]) -> dict[str, int]:
-    """INSERT … ON CONFLICT (bot_id, uuid) DO UPDATE in chunks; returns {uuid: id}.
+@dataclass(slots=True)
+class _Row:
+    """One listed chat, parsed and turned into Lead column values (in `_Writer.columns` order,
+    ready for the database) by a fetch thread."""
 
-    Written out rather than through bulk_create(update_conflicts=True): the ORM prepares every
-    value through its compiler, which was most of a sync's time. Values are prepared here: JSON
-    columns as JSON text (already made for `raw`), datetimes by the backend's own adapter.
+    uuid: str
+    updated_at: datetime | None
+    raw_hash: str
+    values: list
+    tags: list[str]
+
+
+@dataclass(slots=True)
+class _Page:
+    listed: int  # chats on the page, parsed or not (0: the listing ended)
+    rows: list[_Row]
+    skipped: int
+
+    def __len__(self) -> int:
+        return self.listed
+
+
+class _Writer:
+    """Turns pages into rows (in the fetch threads) and upserts batches of them (in the calling
+    thread, each batch in one short transaction).
+
+    Every column is prepared once, in the fetch thread: JSON columns as JSON text (the chat itself
+    as the API sent it), datetimes as the backend stores them. A batch then costs, besides the
+    reads of the existing rows, one INSERT … ON CONFLICT … RETURNING (SQLite: multi-row VALUES;
+    PostgreSQL: COPY into a temporary table, then INSERT … SELECT) and one bulk insert of the
+    tags. A chat whose hash is unchanged only has `synced_at` set; a row whose tags are unchanged
+    keeps its LeadTag rows.
     """
-    # Every column on insert (fields a sync does not own take their model defaults), only the
-    # synced ones on update.
-    defaults = {f.attname: f.get_default() for f in Lead._meta.concrete_fields if not f.primary_key}
-    columns = list(defaults)
-    quote = connection.ops.quote_name
-    json_slot = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    slots = "(" + ", ".join(json_slot if c in JSON_COLUMNS else "%s" for c in columns) + ")"
-    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in SYNCED_FIELDS)
-    adapt_dt = connection.ops.adapt_datetimefield_value
-    datetime_columns = {
-        f.attname for f in Lead._meta.concrete_fields if f.get_internal_type() == "DateTimeField"
-    }
-    ids: dict[str, int] = {}
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), UPSERT_CHUNK):
-            chunk = rows[start : start + UPSERT_CHUNK]
-            params: list = []
-            for row in chunk:
-                for column in columns:
-                    value = row[column] if column in row else defaults[column]
-                    if column in JSON_COLUMNS and column != "raw":
-                        value = json.dumps(value, ensure_ascii=False)
-                    elif column in datetime_columns and value is not None:
-                        value = adapt_dt(value)
-                    params.append(value)
-            cursor.execute(
-                f"INSERT INTO {quote(Lead._meta.db_table)} "
-                f"({', '.join(quote(c) for c in columns)}) VALUES {', '.join([slots] * len(chunk))} "
-                f"ON CONFLICT ({quote('bot_id')}, {quote('uuid')}) DO UPDATE SET {updates} "
-                f"RETURNING {quote('id')}, {quote('uuid')}",
-                params,
-            )
-            ids.update((uuid, pk) for pk, uuid in cursor.fetchall())
-    return ids
+
+    def __init__(self, *, bot_id: str, customer_id: str, is_lead: bool, sync_time: datetime):
+        self.bot_id = bot_id
+        self.customer_id = customer_id
+        self.is_lead = is_lead
+        self.vendor = connection.vendor
+        self.sync_time = sync_time
+        fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+        # Every column on insert (fields a sync does not own take their model defaults), only
+        # the synced ones on update.
+        self.columns = [f.attname for f in fields]
+        self.position = {name: i for i, name in enumerate(self.columns)}
+        self.datetime_columns = {
+            f.attname for f in fields if f.get_internal_type() == "DateTimeField"
+        }
+        tz = connection.timezone if self.vendor == "sqlite" else None
+        self.db_timezone = tz
+        template = [self.adapt(f.attname, f.get_default()) for f in fields]
+        for name, value in (
+            ("bot_id", bot_id),
+            ("customer_id", customer_id),
+            ("synced_at", sync_time),
+            ("missing_since", None),
+            ("version", 1),
+        ):
+            template[self.position[name]] = self.adapt(name, value)
+        self.template = template
+        self.record_columns = [
+            (self.position[name], name in JSON_COLUMNS, name in self.datetime_columns)
+            for name in _RECORD_FIELDS
+        ]
+        self.uuid_at = self.position["uuid"]
+        self.raw_at = self.position["raw"]
+        self.hash_at = self.position["raw_hash"]
+        self.version_at = self.position["version"]
+        self.tags_at = self.position["tags"]
+
+    def adapt(self, name: str, value: object) -> object:
+        """A column value as the database takes it."""
+        if name in JSON_COLUMNS:
+            return json.dumps(value, ensure_ascii=False)
+        if name in self.datetime_columns and value is not None:
+            return self.adapt_datetime(value)
+        return value
+
+    def adapt_datetime(self, value: datetime) -> object:
+        if self.db_timezone is None:
+            return value  # psycopg adapts aware datetimes itself
+        # As Django's SQLite backend stores them: naive, in the connection's time zone.
+        return str(value.astimezone(self.db_timezone).replace(tzinfo=None))
+
+    # --- in the fetch threads -------------------------------------------------------------------
+
+    def fetch_page(self, client: BotPenguinClient, kind: str, page: int) -> _Page:
+        with_text = getattr(client, "list_chats_with_text", None)
+        if with_text is not None:
+            items = with_text(page, kind)
+        else:
+            items = [(raw, None) for raw in client.list_chats(page, kind)]
+        rows: list[_Row] = []
+        skipped = 0
+        for raw, text in items:
+            try:
+                record = parse_chat(raw)
+            except ParseError as e:
+                skipped += 1
+                logger.info("Skipped a chat that could not be parsed: %s", e)
+                continue
+            if len(record.uuid) > 255:
+                skipped += 1
+                continue
+            rows.append(self.row(record, text))
+        return _Page(listed=len(items), rows=rows, skipped=skipped)
+
+    def row(self, record: ChatRecord, text: str | None) -> _Row:
+        raw_text, raw_hash = _raw_json(record.raw, self.is_lead, text)
+        fields = lead_fields_from_record(record, is_lead=self.is_lead)
+        values = self.template.copy()
+        adapt_datetime = self.adapt_datetime
+        for (at, is_json, is_datetime), name in zip(
+            self.record_columns, _RECORD_FIELDS, strict=True
+        ):
+            value = fields[name]
+            if is_json:
+                value = json.dumps(value, ensure_ascii=False)
+            elif is_datetime and value is not None:
+                value = adapt_datetime(value)
+            values[at] = value
+        values[self.uuid_at] = record.uuid
+        values[self.raw_at] = raw_text
+        values[self.hash_at] = raw_hash
+        return _Row(record.uuid, record.updated_at, raw_hash, values, fields["tags"])
+
+    # --- in the calling thread ------------------------------------------------------------------
+
+    def flush(self, batch: dict[str, _Row], counts: _Counts) -> None:
+        """Upsert one batch in one short transaction, then empty it."""
+        if not batch:
+            return
+        rows = list(batch.values())
+        batch.clear()
+        with transaction.atomic():
+            self._flush(rows, counts)
+
+    def _flush(self, rows: list[_Row], counts: _Counts) -> None:
+        quote = connection.ops.quote_name
+        table = quote(Lead._meta.db_table)
+        with connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                # A batch's commit does not wait for its WAL flush. Safe: WAL is written in
+                # order, so the run's final record (a normal commit) is durable only after every
+                # batch before it, and a batch lost to a crash is read again by the next sync.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            # Row locks (PostgreSQL) so that an edit cannot slip in between this read and the
+            # write; SQLite's IMMEDIATE transaction already holds the write lock.
+            uuids = [row.uuid for row in rows]
+            if self.vendor == "postgresql":
+                # One index probe per uuid, whatever the statistics say: with `uuid = ANY(…)`
+                # and statistics from before a first large sync, PostgreSQL reads every row
+                # of the bot for every batch.
+                cursor.execute(
+                    "SELECT l.uuid, l.id, l.raw_hash, l.version, l.change_state, l.tags "
+                    "FROM unnest(%s::text[]) AS u(uuid) CROSS JOIN LATERAL ("
+                    f"SELECT uuid, id, raw_hash, version, change_state, tags FROM {table} "
+                    "WHERE bot_id = %s AND uuid = u.uuid FOR UPDATE) AS l",
+                    [uuids, self.bot_id],
+                )
+            else:
+                cursor.execute(
+                    f"SELECT uuid, id, raw_hash, version, change_state, tags FROM {table} "
+                    f"WHERE bot_id = %s AND uuid IN ({', '.join(['%s'] * len(uuids))})",
+                    [self.bot_id, *uuids],
+                )
+            existing = {uuid: rest for uuid, *rest in cursor.fetchall()}
+        # Fields with an undelivered edit keep the edited value until it is delivered.
+        held_uuids = [u for u, known in existing.items() if known[3] in ("pending", "failed")]
+        pending = (
+            {
+                lead.uuid: lead
+                for lead in Lead.objects.filter(bot_id=self.bot_id, uuid__in=held_uuids)
+            }
+            if held_uuids
+            else {}
+        )
+        write: list[_Row] = []
+        unchanged_ids: list[int] = []
+        retag: set[int] = set()
+        for row in rows:
+            known = existing.get(row.uuid)
+            if known is not None and known[1] == row.raw_hash:
+                unchanged_ids.append(known[0])
+                continue
+            if (held := pending.get(row.uuid)) is not None:
+                for name in held.pending_fields:
+                    if name in self.position:
+                        value = getattr(held, name)
+                        row.values[self.position[name]] = self.adapt(name, value)
+                        if name == "tags":
+                            row.tags = list(value)
+            if known is not None:
+                row.values[self.version_at] = known[2] + 1
+                counts.updated += 1
+                if _tags_changed(known[4], row.tags):
+                    retag.add(known[0])
+            else:
+                counts.created += 1
+            write.append(row)
+        if write:
+            ids = self._upsert(write)
+            new_tags = [
+                tag
+                for row in write
+                if row.uuid not in existing or ids[row.uuid] in retag
+                for tag in _tag_values(ids[row.uuid], row.tags)
+            ]
+            self._write_tags(retag, new_tags)
+        if unchanged_ids:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {table} SET synced_at = %s, missing_since = NULL "
+                    f"WHERE id IN ({', '.join(['%s'] * len(unchanged_ids))})",
+                    [self.template[self.position["synced_at"]], *unchanged_ids],
+                )
+            counts.unchanged += len(unchanged_ids)
+        if write:
+            transaction.on_commit(counting.bump_mirror_version)
+
+    def _upsert(self, rows: list[_Row]) -> dict[str, int]:
+        """INSERT … ON CONFLICT (bot_id, uuid) DO UPDATE; returns {uuid: id}."""
+        quote = connection.ops.quote_name
+        table = quote(Lead._meta.db_table)
+        column_list = ", ".join(quote(c) for c in self.columns)
+        conflict = (
+            f"ON CONFLICT ({quote('bot_id')}, {quote('uuid')}) DO UPDATE SET "
+            + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in SYNCED_FIELDS)
+            + f" RETURNING {quote('id')}, {quote('uuid')}"
+        )
+        ids: dict[str, int] = {}
+        with connection.cursor() as cursor:
+            if self.vendor == "postgresql":
+                # COPY into a temporary table, then one INSERT … SELECT: a statement with a
+                # placeholder per value costs psycopg more to build than the database to run.
+                temp = quote(TEMP_TABLE)
+                cursor.execute(
+                    f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS AS "
+                    f"SELECT {column_list} FROM {table} WITH NO DATA"
+                )
+                if len(connection.atomic_blocks) > 1:  # in an outer transaction: no commit yet
+                    cursor.execute(f"DELETE FROM {temp}")
+                with cursor.copy(f"COPY {temp} ({column_list}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row.values)
+                cursor.execute(
+                    f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {temp} "
+                    + conflict
+                )
+                ids.update((uuid, pk) for pk, uuid in cursor.fetchall())
+            else:
+                slots = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
+                chunk_size = max(1, SQLITE_MAX_PARAMS // len(self.columns))
+                for start in range(0, len(rows), chunk_size):
+                    chunk = rows[start : start + chunk_size]
+                    cursor.execute(
+                        f"INSERT INTO {table} ({column_list}) VALUES "
+                        f"{', '.join([slots] * len(chunk))} {conflict}",
+                        [value for row in chunk for value in row.values],
+                    )
+                    ids.update((uuid, pk) for pk, uuid in cursor.fetchall())
+        return ids
+
+    def _write_tags(self, retag: set[int], tags: list[tuple[int, str, str]]) -> None:
+        quote = connection.ops.quote_name
+        table = quote(LeadTag._meta.db_table)
+        columns = f"{quote('lead_id')}, {quote('name')}, {quote('key')}"
+        with connection.cursor() as cursor:
+            if retag:
+                cursor.execute(
+                    f"DELETE FROM {table} WHERE {quote('lead_id')} IN "
+                    f"({', '.join(['%s'] * len(retag))})",
+                    list(retag),
+                )
+            if not tags:
+                return
+            if self.vendor == "postgresql":
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for tag in tags:
+                        copy.write_row(tag)
+            else:
+                # One statement per chunk, not executemany: each statement lets other threads
+                # take the GIL, and getting it back can take a switch interval.
+                chunk_size = SQLITE_MAX_PARAMS // 3
+                for start in range(0, len(tags), chunk_size):
+                    chunk = tags[start : start + chunk_size]
+                    cursor.execute(
+                        f"INSERT INTO {table} ({columns}) VALUES "
+                        + ", ".join(["(%s, %s, %s)"] * len(chunk)),
+                        [value for tag in chunk for value in tag],
+                    )
+
+
+# The Lead columns that come from the chat (lead_fields_from_record), besides uuid and raw.
+_RECORD_FIELDS = (
+    "remote_id", "is_lead", "name", "email", "phone", "dial_code", "picture", "status",
+    "agent_id", "tags", "notes", "attributes", "city", "country", "gender", "last_message_at",
+    "last_message_by", "last_message_text", "last_seen_at", "is_online", "website_visits",
+    "remote_created_at", "remote_updated_at",
+)  # fmt: skip
+SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement
+
+
+def _tags_changed(stored: object, tags: list[str]) -> bool:
+    """Whether a row's tag list differs from the one stored (JSON text or a decoded list)."""
+    if isinstance(stored, str):
+        try:
+            stored = json.loads(stored)
+        except ValueError:
+            return True
+    return stored != tags
 
 
 def _mark_missing(*, bot_id: str, kinds: tuple[str, ...], sync_time: datetime) -> int:

@@ -8,8 +8,11 @@ library errors turned into this package's exceptions (`raise ... from e`).
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -146,6 +149,37 @@ class BotPenguinClient:
             raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
         return data
 
+    def list_chats_with_text(self, page: int, type: str) -> list[tuple[Any, str]]:
+        """Like `list_chats`, with the exact JSON text of every chat as the API sent it:
+        [(chat, text), ...]. The sync stores and hashes that text instead of encoding each chat
+        again (see `decode_listing`)."""
+        if type not in LIST_TYPES:
+            raise ValueError(f"type must be one of {LIST_TYPES}")
+        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+            raise ValueError("page must be a positive integer")
+        items: list[tuple[Any, str]] | None = None
+
+        def decode(response: requests.Response) -> Any:
+            nonlocal items
+            body, items = decode_listing(response.content)
+            return body
+
+        body = self._request(
+            "GET",
+            LIST_PATH,
+            params={
+                "botId": self.config.bot_id,
+                "customerId": self.config.customer_id,
+                "page": page,
+                "type": type,
+            },
+            headers={"x-bot-token": self.config.token},
+            decode=decode,
+        )
+        if items is None or not isinstance(body.get("data"), list):
+            raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
+        return items
+
     def put_lead(self, body: dict) -> dict:
         """Create or update a lead. The caller builds the body (see records.build_put_body)."""
         return self._request(
@@ -157,7 +191,14 @@ class BotPenguinClient:
 
     # --- the one request path -----------------------------------------------------------------------
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> dict:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        decode: Callable[[requests.Response], Any] | None = None,
+        **kwargs: Any,
+    ) -> dict:
         url = self.base_url + path
         timeout = (self.config.connect_timeout, self.config.read_timeout)
         started = time.monotonic()
@@ -171,11 +212,15 @@ class BotPenguinClient:
             raise Unavailable(e.__class__.__name__) from e
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms)
-        return self._handle(response)
+        return self._handle(response, decode)
 
-    def _handle(self, response: requests.Response) -> dict:
+    def _handle(
+        self,
+        response: requests.Response,
+        decode: Callable[[requests.Response], Any] | None = None,
+    ) -> dict:
         status = response.status_code
-        body = _json_or_none(response)
+        body = _json_or_none(response, decode if 200 <= status < 300 else None)
         message = _api_message(body, response)
         if self.config.token:
             message = message.replace(self.config.token, "***")
@@ -202,11 +247,91 @@ class BotPenguinClient:
         return body
 
 
-def _json_or_none(response: requests.Response) -> Any:
+def _json_or_none(
+    response: requests.Response, decode: Callable[[requests.Response], Any] | None = None
+) -> Any:
     try:
-        return response.json()
+        return decode(response) if decode is not None else response.json()
     except ValueError:
         return None
+
+
+_DECODER = json.JSONDecoder()
+_SCAN = _DECODER.scan_once  # (text, index) -> (value, end); StopIteration where no value starts
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def decode_listing(content: bytes) -> tuple[Any, list[tuple[Any, str]] | None]:
+    """Decode a listing's JSON body as json.loads would, and for the top-level `data` array also
+    the exact text of each item: (body, [(item, text), ...]); None when `data` is not an array.
+
+    JSON is UTF-8 (RFC 8259; a BOM is tolerated). Raises ValueError for anything that is not JSON.
+    One pass of the standard library's own scanner over the text: the items' texts cost no second
+    encoding.
+    """
+    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+    try:
+        return _split_listing(text)
+    except (StopIteration, IndexError, _NotAnObject):
+        body = json.loads(text)  # the general case (and its error message)
+        return body, None
+
+
+class _NotAnObject(Exception):
+    pass
+
+
+def _split_listing(text: str) -> tuple[dict, list[tuple[Any, str]] | None]:
+    space, scan = _SPACE.match, _SCAN
+    end = len(text)
+    i = space(text, 0).end()
+    if text[i] != "{":
+        raise _NotAnObject
+    body: dict = {}
+    items: list[tuple[Any, str]] | None = None
+    i = space(text, i + 1).end()
+    if text[i] == "}":
+        i += 1
+    else:
+        while True:
+            if text[i] != '"':
+                raise _NotAnObject
+            key, i = scan(text, i)
+            i = space(text, i).end()
+            if text[i] != ":":
+                raise _NotAnObject
+            i = space(text, i + 1).end()
+            if key == "data" and text[i] == "[":
+                items = []
+                i = space(text, i + 1).end()
+                if text[i] == "]":
+                    i += 1
+                else:
+                    while True:
+                        value, stop = scan(text, i)
+                        items.append((value, text[i:stop]))
+                        i = space(text, stop).end()
+                        if text[i] == "]":
+                            i += 1
+                            break
+                        if text[i] != ",":
+                            raise _NotAnObject
+                        i = space(text, i + 1).end()
+                body[key] = [value for value, _text in items]
+            else:
+                body[key], i = scan(text, i)
+                if key == "data":
+                    items = None
+            i = space(text, i).end()
+            if text[i] == "}":
+                i += 1
+                break
+            if text[i] != ",":
+                raise _NotAnObject
+            i = space(text, i + 1).end()
+    if space(text, i).end() != end:
+        raise _NotAnObject
+    return body, items
 
 
 def _api_message(body: Any, response: requests.Response) -> str:
