@@ -136,7 +136,10 @@ def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
         return redirect(request.POST.get("next") or reverse("leads:list"))
     query = filter_query_string(QueryDict(request.POST.get("query", "")))
     table = LeadTable([lead], query_string=query, row_errors={lead.uuid: note} if note else {})
-    return HttpResponse(table.row_html(lead), status=http_status)
+    # The navigation's pending/failed badges refresh at once instead of at their next poll.
+    return HttpResponse(
+        table.row_html(lead), status=http_status, headers={"HX-Trigger": "changes-updated"}
+    )
 
 
 @require_POST

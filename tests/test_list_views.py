@@ -290,6 +290,7 @@ def test_inline_status_change_sends_the_put_and_rerenders_the_row(agent_client, 
     assert html.startswith(f'<tr data-uuid="{lead.uuid}"')
     assert 'status-badge">Review<' in html
     assert f'href="/leads/{lead.uuid}/?status=OPEN"' in html
+    assert response["HX-Trigger"] == "changes-updated"  # the nav badges refresh at once
     (put,) = botpenguin.sandbox.puts()
     assert put.body == {
         "uuid": lead.uuid,
