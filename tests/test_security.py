@@ -547,3 +547,15 @@ def test_the_password_page_does_not_reload_itself_while_a_new_password_is_due(us
     assert poll.status_code == 204 and "HX-Redirect" not in poll
     assert client.get("/leads/")["Location"] == "/accounts/password_change/"
     assert client.get("/accounts/password_change/").status_code == 200
+
+
+def test_demo_user_prints_a_superuser_and_an_agent_login(capsys, settings, tmp_path):
+    settings.BASE_DIR = tmp_path
+    call_command("demo_user")
+    out = capsys.readouterr().out
+    password = (tmp_path / "var" / "demo-password").read_text().strip()
+    assert f"Demo login: demo / {password}" in out and f"Demo agent: agent / {password}" in out
+    client = Client()
+    client.post("/accounts/login/", {"username": "agent", "password": password})
+    assert client.get("/leads/").status_code == 200
+    assert client.post("/sync/now/").status_code == 403
