@@ -350,6 +350,8 @@ def _tag_values(lead_id: int, tags: Iterable[str]) -> list[tuple[int, str, str]]
 
 
 JSON_COLUMNS = frozenset({"tags", "notes", "attributes", "raw", "pending_fields"})
+# json.dumps(value, ensure_ascii=False), without making an encoder per call.
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
 TEMP_TABLE = "botpanel_lead_sync"
 
 
@@ -413,9 +415,15 @@ class _Writer:
         ):
             template[self.position[name]] = self.adapt(name, value)
         self.template = template
-        self.record_columns = [
-            (self.position[name], name in JSON_COLUMNS, name in self.datetime_columns)
-            for name in _RECORD_FIELDS
+        positions = [(self.position[name], name) for name in _RECORD_FIELDS]
+        self.json_columns = [(at, name) for at, name in positions if name in JSON_COLUMNS]
+        self.datetime_record_columns = [
+            (at, name) for at, name in positions if name in self.datetime_columns
+        ]
+        self.plain_columns = [
+            (at, name)
+            for at, name in positions
+            if name not in JSON_COLUMNS and name not in self.datetime_columns
         ]
         self.uuid_at = self.position["uuid"]
         self.raw_at = self.position["raw"]
@@ -426,7 +434,7 @@ class _Writer:
     def adapt(self, name: str, value: object) -> object:
         """A column value as the database takes it."""
         if name in JSON_COLUMNS:
-            return json.dumps(value, ensure_ascii=False)
+            return _json_text(value)
         if name in self.datetime_columns and value is not None:
             return self.adapt_datetime(value)
         return value
@@ -435,7 +443,9 @@ class _Writer:
         if self.db_timezone is None:
             return value  # psycopg adapts aware datetimes itself
         # As Django's SQLite backend stores them: naive, in the connection's time zone.
-        return str(value.astimezone(self.db_timezone).replace(tzinfo=None))
+        if value.tzinfo is not self.db_timezone:
+            value = value.astimezone(self.db_timezone)
+        return str(value.replace(tzinfo=None))
 
     # --- in the fetch threads -------------------------------------------------------------------
 
@@ -464,16 +474,19 @@ class _Writer:
         raw_text, raw_hash = _raw_json(record.raw, self.is_lead, text)
         fields = lead_fields_from_record(record, is_lead=self.is_lead)
         values = self.template.copy()
-        adapt_datetime = self.adapt_datetime
-        for (at, is_json, is_datetime), name in zip(
-            self.record_columns, _RECORD_FIELDS, strict=True
-        ):
+        for at, name in self.plain_columns:
+            values[at] = fields[name]
+        for at, name in self.json_columns:
             value = fields[name]
-            if is_json:
-                value = json.dumps(value, ensure_ascii=False)
-            elif is_datetime and value is not None:
-                value = adapt_datetime(value)
-            values[at] = value
+            values[at] = "[]" if value == [] else _json_text(value)
+        if self.db_timezone is not None:
+            adapt_datetime = self.adapt_datetime
+            for at, name in self.datetime_record_columns:
+                value = fields[name]
+                values[at] = None if value is None else adapt_datetime(value)
+        else:
+            for at, name in self.datetime_record_columns:
+                values[at] = fields[name]
         values[self.uuid_at] = record.uuid
         values[self.raw_at] = raw_text
         values[self.hash_at] = raw_hash
