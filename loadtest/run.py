@@ -592,6 +592,7 @@ def main() -> int:
         path.read_text(errors="replace").count("Traceback") for path in LOG_DIR.glob("*.log")
     )
     outcomes = Counter(e.outcome for e in edits)
+    stale = Counter(e.outcome for e in edits if e.via == "stale")
     statuses = Counter(h.status for h in hits)
     change_states = Counter()
     for action, state, n in states:
@@ -632,7 +633,8 @@ def main() -> int:
           + ", ".join(f"{k} {v}" for k, v in cpu_use["cpu_seconds"].items()))  # fmt: skip
     print(f"status edits sent: {len(edits)}; accepted: {len(accepted)} "
           f"({outcomes['accepted']} delivered at once, {outcomes['pending']} queued); "
-          f"conflicts (409): {outcomes['conflict']}; refused: {outcomes['refused']}; "
+          f"conflicts (409): {outcomes['conflict']}, of them {stale['conflict']} of the "
+          f"{sum(stale.values())} stale forms; refused: {outcomes['refused']}; "
           f"other: {sum(n for o, n in outcomes.items() if o not in ('accepted', 'pending', 'conflict', 'refused'))}")  # fmt: skip
     print(f"delivery after the load: {drain_seconds:.0f} s, deliver_changes runs: {forced}, still "
           f"pending: {pending}, failed: {failed}; status changes in the queue: "
@@ -665,7 +667,7 @@ def main() -> int:
         per_kind={k: {"n": len(v), "p50": round(pct(v, 50), 1), "p95": round(pct(v, 95), 1),
                       "max": round(max(v), 1)} for k, v in by_kind.items()},
         five_xx=len(five), unanswered=len(unanswered), locked=locked, tracebacks=tracebacks,
-        edits_sent=len(edits), edits_accepted=len(accepted), outcomes=dict(outcomes),
+        edits_sent=len(edits), edits_accepted=len(accepted), outcomes=dict(outcomes), stale=dict(stale),
         leads_edited=len(last), lost=len(lost), mirror_stale=mirror_stale, missing=missing, pending_after=pending, failed_after=failed,
         change_states=dict(change_states), syncs=sync_runs, cpu=cpu_use, passed=verdict,
     )  # fmt: skip
