@@ -412,6 +412,8 @@ def pct(values: list[float], q: float) -> float:
 def main() -> int:
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _raise_stop)
+    # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     agent_nice = 0
     if AGENT_NICE:
         try:
@@ -562,7 +564,9 @@ def main() -> int:
             )  # fmt: skip
             mirror_stale.append(sum(mirror.get(u) != remote_status[u] for u in last))
     except (KeyboardInterrupt, Stop) as e:
-        print(f"\nLoad test interrupted ({e or 'Ctrl-C'}); stopping everything.", file=sys.stderr)
+        print(
+            f"\nLoad test interrupted ({str(e) or 'Ctrl-C'}); stopping everything.", file=sys.stderr
+        )
         return 130
     except RuntimeError as e:
         print(f"Load test could not run: {e}", file=sys.stderr)
