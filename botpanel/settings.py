@@ -64,9 +64,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "leads.middleware.HtmxLoginRedirectMiddleware",
-    "leads.middleware.SessionIdleTimeoutMiddleware",
-    "leads.middleware.PasswordChangeRequiredMiddleware",
+    "leads.middleware.SessionMiddleware",  # idle expiry, one-time passwords, htmx after logout
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -222,6 +220,11 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
+# --- Cache: cached list counts (leads.counting). Per process by default; with several web
+# processes or machines, a shared cache makes the counts exact everywhere at once, e.g.
+# CACHE_URL=redis://127.0.0.1:6379/1 (or dbcache://botpanel_cache after `createcachetable`).
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Background tasks: django-tasks with the database backend ---------------------------------
 TASKS = {
     "default": {
@@ -242,6 +245,8 @@ BOTPENGUIN_RETRIES = env.int("BOTPENGUIN_RETRIES", default=3)
 BOTPENGUIN_RETRY_BACKOFF = env.float("BOTPENGUIN_RETRY_BACKOFF", default=0.5)
 # An edit made by a person waits at most this long for BotPenguin before it is reported.
 BOTPENGUIN_EDIT_TIMEOUT = env.float("BOTPENGUIN_EDIT_TIMEOUT", default=5.0)
+# A bulk action sends this many edits while the person waits and queues the rest for the worker.
+BULK_SEND_NOW = env.int("BULK_SEND_NOW", default=25)
 SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=4)
 SYNC_EVERY_MINUTES = env.int("SYNC_EVERY_MINUTES", default=5)  # 0: no scheduled sync
 DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)

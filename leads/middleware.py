@@ -1,4 +1,7 @@
-"""Request hooks for the session: idle expiry, one-time passwords and htmx after a logout."""
+"""One request hook for the session: idle expiry, one-time passwords, and htmx after a logout.
+
+One class rather than three: every middleware is another frame around every request, and the
+three only read the session and the resolved view."""
 
 import time
 from collections.abc import Callable
@@ -14,66 +17,19 @@ from leads.signals import MUST_CHANGE_PASSWORD, TOUCH_KEY
 
 # Requests the page makes by itself (polling badges): they are not a person being active.
 BACKGROUND_URL_NAMES = {"leads:change-counts", "leads:sync-status", "leads:healthz"}
+# What someone who still holds a one-time password may reach.
+ONE_TIME_PASSWORD_ALLOWED = {"password_change", "password_change_done", "logout", "leads:healthz"}
 
 
-class SessionIdleTimeoutMiddleware:
-    """A session ends after SESSION_COOKIE_AGE seconds without activity.
-
-    Saving the session on every request (SESSION_SAVE_EVERY_REQUEST) would write the session row
-    on every page and poll; instead its expiry is pushed forward at most once a minute, and only
-    for requests a person made (not the badges' polling), so an idle open tab still expires.
+class SessionMiddleware:
+    """* A session ends after SESSION_COOKIE_AGE seconds without activity. Saving the session on
+      every request (SESSION_SAVE_EVERY_REQUEST) would write the session row on every page and
+      poll; instead its expiry is pushed forward at most once a minute, and only for requests a
+      person made (not the badges' polling), so an idle open tab still expires.
+    * Someone who signed in with a one-time password (createagent) chooses their own first.
+    * An htmx request whose session ended would swap the login page into a badge or a table row;
+      the whole browser goes to the login page instead (and back to the page afterwards).
     """
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated:
-            return None
-        match = request.resolver_match
-        if match is not None and match.view_name in BACKGROUND_URL_NAMES:
-            return None
-        now = int(time.time())
-        interval = min(60, max(1, settings.SESSION_COOKIE_AGE // 10))
-        if now - int(request.session.get(TOUCH_KEY, 0)) >= interval:
-            request.session[TOUCH_KEY] = now  # marks the session modified: saved, expiry renewed
-        return None
-
-
-class PasswordChangeRequiredMiddleware:
-    """Someone who logged in with a one-time password chooses their own before anything else."""
-
-    ALLOWED = {"password_change", "password_change_done", "logout", "leads:healthz"}
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_view(self, request, view_func, view_args, view_kwargs):
-        session = getattr(request, "session", None)
-        if session is None or not session.get(MUST_CHANGE_PASSWORD):
-            return None
-        match = request.resolver_match
-        if match is not None and match.view_name in self.ALLOWED:
-            return None
-        if not request.user.is_authenticated:
-            return None
-        if getattr(request, "htmx", False):
-            # The password page's own badges poll: answer with nothing rather than reload it.
-            return HttpResponse(status=204)
-        messages.info(request, "Choose your own password to replace the one-time password.")
-        return redirect("password_change")
-
-
-class HtmxLoginRedirectMiddleware:
-    """An htmx request whose session ended would swap the login page into a badge or a table
-    row; send the whole browser to the login page instead (back to the page afterwards)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -81,11 +37,30 @@ class HtmxLoginRedirectMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
-            getattr(request, "htmx", False)
-            and response.status_code == 302
+            response.status_code == 302
+            and getattr(request, "htmx", False)
             and response.get("Location", "").startswith(reverse(settings.LOGIN_URL))
         ):
             current = request.htmx.current_url_abs_path or "/"
             login = f"{reverse(settings.LOGIN_URL)}?{urlencode({'next': current})}"
             return HttpResponse(status=200, headers={"HX-Redirect": login})
         return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return None
+        match = request.resolver_match
+        view_name = match.view_name if match is not None else ""
+        if request.session.get(MUST_CHANGE_PASSWORD) and view_name not in ONE_TIME_PASSWORD_ALLOWED:
+            if getattr(request, "htmx", False):
+                # The password page's own badges poll: answer with nothing rather than reload it.
+                return HttpResponse(status=204)
+            messages.info(request, "Choose your own password to replace the one-time password.")
+            return redirect("password_change")
+        if view_name not in BACKGROUND_URL_NAMES:
+            now = int(time.time())
+            interval = min(60, max(1, settings.SESSION_COOKIE_AGE // 10))
+            if now - int(request.session.get(TOUCH_KEY, 0)) >= interval:
+                request.session[TOUCH_KEY] = now  # the session is saved: its expiry renewed
+        return None

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import F, QuerySet
@@ -265,12 +266,16 @@ def leads_bulk_remove_tag(*, leads: QuerySet[Lead], tag: str, user: User) -> Bul
 
 
 def _bulk(leads: QuerySet[Lead], user: User, action: str, changes: Callable) -> BulkResult:
-    """Apply to each lead's current values. Once BotPenguin proves unreachable, the remaining
-    edits are queued for the worker instead of each waiting for a timeout."""
+    """Apply to each lead's current values. The first BULK_SEND_NOW edits are sent while the
+    person waits; the rest (and all of them once BotPenguin proves unreachable) are queued for the
+    worker, so a bulk action on thousands of leads answers in seconds, not minutes."""
     require_service(user, TRIAGE)
     result = BulkResult()
     try_now = True
-    for lead in leads.order_by("pk").iterator(chunk_size=200):
+    send_now = settings.BULK_SEND_NOW
+    for index, lead in enumerate(leads.order_by("pk").iterator(chunk_size=200)):
+        if index >= send_now:
+            try_now = False
         try:
             change = _apply(lead=lead, user=user, action=action, changes=changes, try_now=try_now)
         except EditFailed as e:

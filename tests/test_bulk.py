@@ -1,6 +1,7 @@
 """Bulk actions from the list: on selected rows or on all rows matching the filter."""
 
 import pytest
+from django.core.management import call_command
 
 from leads.models import Lead, LeadChange, LeadTag
 from tests.conftest import BOT_ID, CUSTOMER_ID
@@ -93,3 +94,23 @@ def test_invalid_bulk_requests_send_nothing(agent_client, botpenguin, data, mess
     response = agent_client.post("/leads/bulk/", data, follow=True)
     assert any(message in m for m in messages_of(response))
     assert botpenguin.sandbox.puts() == []
+
+
+def test_a_big_bulk_action_sends_the_first_edits_and_queues_the_rest(
+    agent_client, botpenguin, settings
+):
+    settings.BULK_SEND_NOW = 4
+    for n in range(12):
+        make_lead(n, sandbox=botpenguin.sandbox)
+    response = agent_client.post(
+        "/leads/bulk/",
+        {"action": "set_status", "status": "REVIEW", "all_matching": "1", "query": ""},
+        follow=True,
+    )
+    assert "12 changed, 8 waiting to be sent to BotPenguin" in " ".join(messages_of(response))
+    assert len(botpenguin.sandbox.puts()) == 4  # the person did not wait for the other 8
+    assert Lead.objects.filter(status="REVIEW").count() == 12  # all shown at once, as pending
+    call_command("deliver_changes")
+    puts = botpenguin.sandbox.puts()
+    assert len(puts) == 12 and {p.body["status"] for p in puts} == {"REVIEW"}
+    assert LeadChange.objects.filter(state="delivered").count() == 12

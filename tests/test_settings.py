@@ -129,3 +129,23 @@ def test_healthz_answers_plain_http_and_json_even_with_ssl_redirect(client, sett
     response = client.get("/healthz")  # the load balancer is not
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     assert response.json()["database"] == "ok"
+
+
+def test_a_shared_cache_from_cache_url_is_seen_by_every_process():
+    """Several web processes share cached counts through CACHE_URL (Redis here)."""
+    import socket
+    import uuid
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        if os.environ.get("CI") == "true":
+            pytest.fail("Redis at 127.0.0.1:6379 does not answer: CI needs it.")
+        pytest.skip("Redis at 127.0.0.1:6379 does not answer")
+    key = f"botpanel-test-{uuid.uuid4().hex}"
+    url = "redis://127.0.0.1:6379/15"
+    write = f"from django.core.cache import cache; cache.set('{key}', 42, 30)"
+    read = f"from django.core.cache import cache; print(cache.get('{key}')); cache.delete('{key}')"
+    assert _run(["shell", "-v", "0", "-c", write], DEBUG="true", CACHE_URL=url).returncode == 0
+    result = _run(["shell", "-v", "0", "-c", read], DEBUG="true", CACHE_URL=url)
+    assert result.stdout.strip() == "42", result.stderr
