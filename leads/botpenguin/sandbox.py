@@ -59,6 +59,10 @@ class BadRequest(Exception):
     pass
 
 
+class JSONText(str):
+    """An answer already encoded as JSON (served as application/json, as is)."""
+
+
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -100,6 +104,9 @@ class Sandbox:
         self._lock = threading.RLock()
         self._chats: dict[str, dict] = {}  # uuid -> GET-shaped chat
         self._is_lead: dict[str, bool] = {}
+        # uuid -> the chat as JSON text, made when first listed and dropped when it changes: a
+        # listing then costs no copy and no encoding of its chats.
+        self._texts: dict[str, str] = {}
         self._order: list[str] | None = None  # cached listing order
         self._by_type: dict[str, list[str]] = {}
         self._fail_next: list[tuple[int, str | None, int | None]] = []
@@ -124,12 +131,14 @@ class Sandbox:
         with self._lock:
             self._chats[str(chat["uuid"])] = chat
             self._is_lead[str(chat["uuid"])] = is_lead
+            self._texts.pop(str(chat["uuid"]), None)
             self._order = None
 
     def remove_chat(self, uuid: str) -> None:
         with self._lock:
             self._chats.pop(uuid, None)
             self._is_lead.pop(uuid, None)
+            self._texts.pop(uuid, None)
             self._order = None
 
     def get_chat(self, uuid: str) -> dict | None:
@@ -273,8 +282,16 @@ class Sandbox:
         with self._lock:
             uuids = self._listing(query["type"])
             start = (page - 1) * self.page_size
-            data = [copy.deepcopy(self._chats[u]) for u in uuids[start : start + self.page_size]]
-        return 200, {"success": True, "message": "ok", "code": 200, "data": data}, {}
+            texts = [self._chat_text(u) for u in uuids[start : start + self.page_size]]
+        # Byte for byte what json.dumps(ensure_ascii=False) makes of the whole answer.
+        body = '{"success": true, "message": "ok", "code": 200, "data": [' + ", ".join(texts) + "]}"
+        return 200, JSONText(body), {}
+
+    def _chat_text(self, uuid: str) -> str:
+        text = self._texts.get(uuid)
+        if text is None:
+            text = self._texts[uuid] = json.dumps(self._chats[uuid], ensure_ascii=False)
+        return text
 
     def _put(self, headers, body, raw_body):
         if headers.get("x-bp-token") != self.token:
@@ -287,6 +304,7 @@ class Sandbox:
             return 400, _error(400, str(e)), {}
         with self._lock:
             self._upsert(body)
+            self._texts.pop(body["uuid"], None)
             self._order = None
         if self.state_file:
             self._save_state(self.state_file)
@@ -522,7 +540,9 @@ class _Handler(BaseHTTPRequestHandler):
         status, answer, extra = self.sandbox.handle(
             self.command, parts.path, query, headers, raw_body
         )
-        if isinstance(answer, str):
+        if isinstance(answer, JSONText):
+            payload, content_type = answer.encode("utf-8"), "application/json; charset=utf-8"
+        elif isinstance(answer, str):
             payload, content_type = answer.encode(), "text/html; charset=utf-8"
         else:
             payload = json.dumps(answer, ensure_ascii=False).encode("utf-8")
