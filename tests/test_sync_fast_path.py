@@ -222,3 +222,33 @@ def test_nul_characters_are_dropped_from_the_stored_raw_record(botpenguin):
     assert run.created == 1
     assert lead.raw["profile"]["userDetails"]["name"] == "AB \\u0000 \\"
     assert lead.name == "AB \\u0000 \\"
+
+
+def _found(q: str) -> set[str]:
+    from leads.filters import LeadFilter
+
+    return set(LeadFilter({"q": q}, queryset=Lead.objects.all()).qs.values_list("uuid", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_the_search_index_follows_a_rename_and_other_changes_keep_it(botpenguin):
+    chats = [make_chat(i) for i in range(2)]
+    chats[0]["profile"]["userDetails"]["name"] = "Meera Iyer"
+    chats[1]["profile"]["userDetails"]["name"] = "Arjun Sharma"
+    _add(botpenguin, chats)
+    sync_leads()
+    assert _found("Meera") == {chats[0]["uuid"]}
+
+    renamed = _changed(chats[0], 1, name="Priya Patel")
+    other = copy.deepcopy(chats[1])  # a change that leaves name, email and phone alone
+    other["lastMessage"] = {"at": other["updatedAt"], "by": "user", "text": "Hello again"}
+    other["updatedAt"] = _iso(BASE + timedelta(days=1, minutes=2))
+    _add(botpenguin, [renamed, other])
+    run = sync_leads()
+
+    assert run.updated == 2
+    assert _found("Meera") == set()
+    assert _found("Priya") == {chats[0]["uuid"]}
+    assert _found("Arjun") == {chats[1]["uuid"]}
+    assert _found("example.org") == {chats[0]["uuid"], chats[1]["uuid"]}
