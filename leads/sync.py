@@ -601,7 +601,10 @@ class _Writer:
             if self.vendor == "postgresql":
                 # COPY into a temporary table, then one INSERT … SELECT: a statement with a
                 # placeholder per value costs psycopg more to build than the database to run.
-                temp = quote(TEMP_TABLE)
+                # Named after its columns: a process that outlives a migration of leads_lead
+                # (a worker) makes a new one instead of using a stale one.
+                digest = hashlib.sha256(column_list.encode()).hexdigest()[:12]
+                temp = quote(f"{TEMP_TABLE}_{digest}")
                 cursor.execute(
                     f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS AS "
                     f"SELECT {column_list} FROM {table} WITH NO DATA"
