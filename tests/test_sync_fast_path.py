@@ -252,3 +252,28 @@ def test_the_search_index_follows_a_rename_and_other_changes_keep_it(botpenguin)
     assert _found("Priya") == {chats[0]["uuid"]}
     assert _found("Arjun") == {chats[1]["uuid"]}
     assert _found("example.org") == {chats[0]["uuid"], chats[1]["uuid"]}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_a_sync_leaves_the_sqlite_checkpoint_setting_as_it_found_it(botpenguin):
+    from django.db import connection
+
+    from leads.botpenguin.errors import Unavailable
+    from leads.sync import SyncError
+
+    if connection.vendor != "sqlite":
+        pytest.skip("a SQLite setting")
+
+    def setting() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cursor.fetchone()[0]
+
+    before = setting()
+    _add(botpenguin, [make_chat(1)])
+    sync_leads()
+    assert setting() == before
+    with pytest.raises(SyncError):
+        sync_leads(kinds=["lead"], client=ScriptedClient({"lead": [Unavailable("down")]}))
+    assert setting() == before
