@@ -217,11 +217,14 @@ def iter_pages(
         page = 1
         while True:
             data = pending.pop(page).result()  # re-raises the client's own errors
+            if data:
+                # Ask for the next page before the caller works on this one (writes a batch,
+                # say), so that `concurrency` pages stay in flight meanwhile.
+                pending[next_page] = executor.submit(fetch, next_page)
+                next_page += 1
             yield page, data
             if not data:
                 return
-            pending[next_page] = executor.submit(fetch, next_page)
-            next_page += 1
             page += 1
     finally:
         for future in pending.values():
