@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import connection, transaction
@@ -135,6 +135,24 @@ def sync_leads(
             )
         marked = 0
         if full:
+            # A chat edited while the listing was read jumps to page 1, behind the reader, and
+            # would not be listed at all: read the newest pages again, down to what changed since
+            # the sync began, before flagging anything missing.
+            marks = dict(counts.marks)
+            for kind in kinds:
+                _sync_kind(
+                    client=client,
+                    bot_id=account.bot_id,
+                    customer_id=account.customer_id,
+                    kind=kind,
+                    mark=sync_time - CATCH_UP_MARGIN,
+                    concurrency=1,
+                    sync_time=sync_time,
+                    counts=counts,
+                    run=run,
+                    progress=progress,
+                )
+            counts.marks = marks  # the incremental mark comes from the listing itself
             marked = _mark_missing(bot_id=account.bot_id, kinds=kinds, sync_time=sync_time)
     except BotPenguinError as e:
         _finish(run, counts, error=_one_line(e))
@@ -153,6 +171,9 @@ def sync_leads(
     logger.info("Sync %s: %s", run.pk, run.summary())
     return run
 
+
+# How far before its own start a full sync's catch-up pass reads (clock skew with BotPenguin).
+CATCH_UP_MARGIN = timedelta(minutes=2)
 
 SQLITE_SYNC_CHECKPOINT_PAGES = 16_000  # ~64 MB of WAL between checkpoints during a sync
 

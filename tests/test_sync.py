@@ -385,3 +385,42 @@ def test_an_error_after_some_pages_keeps_the_pages_before(botpenguin):
         sync_leads(kinds=["lead"], client=client, concurrency=1)
 
     assert Lead.objects.count() == 2
+
+
+def test_a_chat_edited_during_a_full_listing_is_not_flagged_missing(botpenguin):
+    """Edited while the listing is read, a chat jumps to page 1, behind the reader; the full
+    sync's catch-up pass finds it there instead of flagging it missing."""
+    from django.utils import timezone
+
+    from leads.config import get_client
+
+    chats = fill(botpenguin, 60)  # three pages of 20
+    sync_leads()
+    box = botpenguin.sandbox
+    mover = box.chats(type="lead")[50]["uuid"]  # on page 3
+
+    class EditedMeanwhile:
+        def __init__(self, client):
+            self.client = client
+            self.moved = False
+
+        def list_chats(self, page, kind):
+            if page == 2 and not self.moved:  # page 1 is read; now someone edits the chat
+                chat = copy.deepcopy(box.get_chat(mover))
+                chat["status"] = "CLOSED"
+                chat["updatedAt"] = timezone.now().isoformat().replace("+00:00", "Z")
+                box.add_chat(chat, is_lead=True)
+                self.moved = True
+            return self.client.list_chats(page, kind)
+
+        def close(self):
+            self.client.close()
+
+    with get_client() as client:
+        proxy = EditedMeanwhile(client)
+        run = sync_leads(full=True, kinds=["lead"], concurrency=1, client=proxy)
+    assert proxy.moved
+    assert run.marked_missing == 0
+    assert not Lead.objects.filter(missing_since__isnull=False).exists()
+    assert Lead.objects.get(uuid=mover).status == "CLOSED"  # and its edit is mirrored
+    assert len(chats) == 60
