@@ -138,7 +138,7 @@ def sync_leads(
             # A chat edited while the listing was read jumps to page 1, behind the reader, and
             # would not be listed at all: read the newest pages again, down to what changed since
             # the sync began, before flagging anything missing.
-            marks = dict(counts.marks)
+            catch_up = _Counts()
             for kind in kinds:
                 _sync_kind(
                     client=client,
@@ -148,11 +148,14 @@ def sync_leads(
                     mark=sync_time - CATCH_UP_MARGIN,
                     concurrency=1,
                     sync_time=sync_time,
-                    counts=counts,
+                    counts=catch_up,
                     run=run,
-                    progress=progress,
+                    progress=None,
                 )
-            counts.marks = marks  # the incremental mark comes from the listing itself
+            # Only what the catch-up changed counts (the rest was counted by the listing); the
+            # incremental mark comes from the listing itself.
+            counts.created += catch_up.created
+            counts.updated += catch_up.updated
             marked = _mark_missing(bot_id=account.bot_id, kinds=kinds, sync_time=sync_time)
     except BotPenguinError as e:
         _finish(run, counts, error=_one_line(e))
