@@ -261,3 +261,25 @@ def test_seed_is_deterministic_and_varied():
         or "contact" not in c["profile"]["userDetails"]
     ]
     assert len(no_contact) > 50
+
+
+def test_the_state_file_is_written_soon_after_a_put_not_on_each_one(tmp_path, monkeypatch):
+    import time
+
+    from leads.botpenguin import sandbox as sandbox_module
+
+    monkeypatch.setattr(sandbox_module, "SAVE_DELAY", 0.3)
+    state = tmp_path / "state.json"
+    box = Sandbox(token=TOKEN, bot_id=BOT, customer_id=CUSTOMER, state_file=str(state))
+    writes = []
+    original = box._save_state
+    monkeypatch.setattr(box, "_save_state", lambda path: (writes.append(path), original(path)))
+    with box.serve() as running:
+        for status in ("ONHOLD", "REVIEW", "CLOSED"):
+            assert put(running, {"status": status}).status_code == 200
+        deadline = time.monotonic() + 5
+        while not writes and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(writes) == 1  # three PUTs, one write
+        again = Sandbox(token=TOKEN, bot_id=BOT, customer_id=CUSTOMER, state_file=str(state))
+        assert again.get_chat("u-1")["status"] == "CLOSED"

@@ -63,6 +63,10 @@ class JSONText(str):
     """An answer already encoded as JSON (served as application/json, as is)."""
 
 
+# The state file is written at most this often (seconds) while PUTs arrive.
+SAVE_DELAY = 1.0
+
+
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -102,6 +106,7 @@ class Sandbox:
         self.page_faults: dict[int, str] = {}
         self.requests: list[RecordedRequest] = []
         self._lock = threading.RLock()
+        self._save_timer: threading.Timer | None = None
         self._chats: dict[str, dict] = {}  # uuid -> GET-shaped chat
         self._is_lead: dict[str, bool] = {}
         # uuid -> the chat as JSON text, made when first listed and dropped when it changes: a
@@ -307,7 +312,7 @@ class Sandbox:
             self._texts.pop(body["uuid"], None)
             self._order = None
         if self.state_file:
-            self._save_state(self.state_file)
+            self._schedule_save()
         return 200, {"success": True, "message": "ok", "code": 200}, {}
 
     def _validate(self, body: Any) -> None:
@@ -517,6 +522,27 @@ class Sandbox:
             os.replace(tmp, path)
 
     def save(self) -> None:
+        """Write the state file now (and cancel a pending delayed write)."""
+        with self._lock:
+            timer, self._save_timer = self._save_timer, None
+        if timer is not None:
+            timer.cancel()
+        if self.state_file:
+            self._save_state(self.state_file)
+
+    def _schedule_save(self) -> None:
+        """Write the state file at most once per SAVE_DELAY seconds: rewriting every chat on each
+        PUT made a PUT cost hundreds of milliseconds with a few thousand chats."""
+        with self._lock:
+            if self._save_timer is not None:
+                return
+            self._save_timer = threading.Timer(SAVE_DELAY, self._delayed_save)
+            self._save_timer.daemon = True
+            self._save_timer.start()
+
+    def _delayed_save(self) -> None:
+        with self._lock:
+            self._save_timer = None
         if self.state_file:
             self._save_state(self.state_file)
 
@@ -584,6 +610,7 @@ class RunningSandbox:
     def shutdown(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.sandbox.save()  # edits not yet written to the state file
 
     def __enter__(self) -> RunningSandbox:
         return self
