@@ -129,22 +129,7 @@ class BotPenguinClient:
 
     def list_chats(self, page: int, type: str) -> list:
         """One page of chats (raw objects, unparsed). An empty list ends the listing."""
-        if type not in LIST_TYPES:
-            raise ValueError(f"type must be one of {LIST_TYPES}")
-        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-            raise ValueError("page must be a positive integer")
-        body = self._request(
-            "GET",
-            LIST_PATH,
-            params={
-                "botId": self.config.bot_id,
-                "customerId": self.config.customer_id,
-                "page": page,
-                "type": type,
-            },
-            headers={"x-bot-token": self.config.token},
-        )
-        data = body.get("data")
+        data = self._list_page(page, type).get("data")
         if not isinstance(data, list):
             raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
         return data
@@ -153,10 +138,6 @@ class BotPenguinClient:
         """Like `list_chats`, with the exact JSON text of every chat as the API sent it:
         [(chat, text), ...]. The sync stores and hashes that text instead of encoding each chat
         again (see `decode_listing`)."""
-        if type not in LIST_TYPES:
-            raise ValueError(f"type must be one of {LIST_TYPES}")
-        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
-            raise ValueError("page must be a positive integer")
         items: list[tuple[Any, str]] | None = None
 
         def decode(response: requests.Response) -> Any:
@@ -164,7 +145,20 @@ class BotPenguinClient:
             body, items = decode_listing(response.content)
             return body
 
-        body = self._request(
+        body = self._list_page(page, type, decode=decode)
+        if items is None or not isinstance(body.get("data"), list):
+            raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
+        return items
+
+    def _list_page(
+        self, page: int, type: str, *, decode: Callable[[requests.Response], Any] | None = None
+    ) -> Any:
+        """GET one page of the listing (both list methods), arguments checked first."""
+        if type not in LIST_TYPES:
+            raise ValueError(f"type must be one of {LIST_TYPES}")
+        if isinstance(page, bool) or not isinstance(page, int) or page < 1:
+            raise ValueError("page must be a positive integer")
+        return self._request(
             "GET",
             LIST_PATH,
             params={
@@ -176,9 +170,6 @@ class BotPenguinClient:
             headers={"x-bot-token": self.config.token},
             decode=decode,
         )
-        if items is None or not isinstance(body.get("data"), list):
-            raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
-        return items
 
     def put_lead(self, body: dict) -> dict:
         """Create or update a lead. The caller builds the body (see records.build_put_body)."""
