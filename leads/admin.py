@@ -163,16 +163,18 @@ class LeadChangeAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry the selected failed edits", permissions=["resolve"])
     def retry_changes(self, request, queryset):
-        count = 0
-        for change in queryset.filter(state=LeadChange.State.FAILED).order_by("id"):
-            services.change_retry(change=change, user=request.user)
-            count += 1
+        count = self._resolve(request, queryset, services.change_retry)
         self.message_user(request, f"{count} failed edit(s) sent again.")
 
     @admin.action(description="Discard the selected failed edits", permissions=["resolve"])
     def discard_changes(self, request, queryset):
-        count = 0
-        for change in queryset.filter(state=LeadChange.State.FAILED).order_by("id"):
-            services.change_discard(change=change, user=request.user)
-            count += 1
+        count = self._resolve(request, queryset, services.change_discard)
         self.message_user(request, f"{count} failed edit(s) discarded.")
+
+    @staticmethod
+    def _resolve(request, queryset, service) -> int:
+        """Apply a resolve service to the selected changes that are failed, oldest first."""
+        failed = list(queryset.filter(state=LeadChange.State.FAILED).order_by("id"))
+        for change in failed:
+            service(change=change, user=request.user)
+        return len(failed)

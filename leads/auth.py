@@ -1,6 +1,8 @@
 """Authentication helpers: a user's permissions loaded with the user, the client address for
 login throttling."""
 
+from functools import cache
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
@@ -10,6 +12,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 
+@cache
 def _permissions_sql() -> str:
     """A correlated subquery: the user's permissions (own and through their groups) as one
     comma-separated string of "app_label.codename"."""

@@ -44,15 +44,8 @@ SAVED_PENDING = "Saved — will be sent to BotPenguin when it is reachable."
 
 User = AbstractBaseUser | AnonymousUser | None  # None: the system itself (commands, worker)
 
-# What a person needs for each kind of edit (leads.permissions); "admin" (the Django admin's
-# form) needs contact rights as well when it touches more than the triage fields.
-_ACTION_PERMISSION = {
-    "status": TRIAGE,
-    "note": TRIAGE,
-    "tags": TRIAGE,
-    "contact": EDIT_CONTACT,
-    "admin": TRIAGE,
-}
+# Any edit needs the triage permission; one that changes any other field (contact details,
+# picture, agent, attributes) needs contact rights too, whichever service or form it came from.
 TRIAGE_FIELDS = {"status", "notes", "tags"}
 
 
@@ -345,11 +338,11 @@ def _apply(
     try_now: bool = True,
 ) -> LeadChange | None:
     """Record and apply one edit, then try to deliver it. None when nothing would change."""
-    require_service(user, _ACTION_PERMISSION[action])
-    if action == "admin" and not callable(changes):
-        touched = {name for name, value in changes.items() if getattr(lead, name) != value}
-        if touched - TRIAGE_FIELDS:
-            require_service(user, EDIT_CONTACT)
+    require_service(user, TRIAGE)
+    if not callable(changes) and any(
+        getattr(lead, name) != value for name, value in changes.items() if name not in TRIAGE_FIELDS
+    ):
+        require_service(user, EDIT_CONTACT)
     try:
         check_configured()
     except ConfigurationError as e:
