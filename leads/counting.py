@@ -1,7 +1,8 @@
 """Counts for the list (matching rows, leads per status), cached so that a page of a large mirror
 does not COUNT the whole table on every request.
 
-A cached count is keyed by the query's SQL and the *mirror version*, which every write to the
+A cached count is keyed by what determines it (the list's filter parameters, or a query's SQL)
+and the *mirror version*, which every write to the
 mirror bumps (services, delivery, sync): in one process counts are exact. Across processes (several
 gunicorn workers with the per-process cache) a count is at most COUNT_TTL seconds old; configure a
 shared cache (CACHES) to make them exact everywhere.
@@ -15,6 +16,7 @@ from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.functional import cached_property
 
 VERSION_KEY = "botpanel:mirror-version"
@@ -35,29 +37,47 @@ def bump_mirror_version() -> None:
         cache.set(VERSION_KEY, 2, None)
 
 
-def cached(kind: str, queryset: QuerySet, compute: Callable[[], object]) -> object:
-    try:
-        sql = str(queryset.query)
-    except EmptyResultSet:  # .none(): nothing to count, nothing to cache
-        return compute()
-    key = "botpanel:{}:{}:{}".format(
-        kind, mirror_version(), hashlib.sha256(sql.encode("utf-8", "replace")).hexdigest()
-    )
-    value = cache.get(key)
+def cached(kind: str, key: str, compute: Callable[[], object]) -> object:
+    """`compute()`, cached under `kind`, `key` and the mirror version."""
+    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+    full_key = f"botpanel:{kind}:{mirror_version()}:{digest}"
+    value = cache.get(full_key)
     if value is None:
         value = compute()
-        cache.set(key, value, ttl())
+        cache.set(full_key, value, ttl())
     return value
 
 
+def params_key(params: QueryDict, *, without: tuple[str, ...] = ()) -> str:
+    """A canonical text of a query string (sorted names and values) minus `without`: requests
+    that filter the same way share a cache entry, without compiling their SQL to find out."""
+    return "&".join(
+        f"{name}={value}"
+        for name in sorted(params)
+        if name not in without
+        for value in sorted(params.getlist(name))
+    )
+
+
 class CachedCountPaginator(Paginator):
-    """Django's paginator with the COUNT served from the cache above."""
+    """Django's paginator with the COUNT served from the cache above, under `cache_key` (what
+    determines the rows: the list's filter parameters) or else the queryset's SQL."""
+
+    def __init__(self, *args, cache_key: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cache_key = cache_key
 
     @cached_property
     def count(self) -> int:
         object_list = self.object_list
         # django-tables2 hands over its BoundRows, whose .data.data is the queryset
         queryset = getattr(getattr(object_list, "data", None), "data", object_list)
-        if isinstance(queryset, QuerySet):
-            return cached("count", queryset, lambda: queryset.count())
-        return len(object_list)
+        if not isinstance(queryset, QuerySet):
+            return len(object_list)
+        key = self.cache_key
+        if key is None:
+            try:
+                key = str(queryset.query)
+            except EmptyResultSet:  # .none(): nothing to count, nothing to cache
+                return 0
+        return cached("count", key, queryset.count)

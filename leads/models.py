@@ -36,7 +36,33 @@ EDITABLE_FIELDS = (
 )
 
 
-class Lead(models.Model):
+class LeadDisplay:
+    """How a chat is shown: shared by the model and the list's light rows (leads.tables.LeadRow),
+    which need the uuid, name, email, status, phone, dial_code and picture fields."""
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.uuid
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, "—")
+
+    @property
+    def phone_display(self) -> str:
+        return f"{self.dial_code} {self.phone}".strip() if self.phone else ""
+
+    @property
+    def picture_url(self) -> str:
+        """The picture only when it is an http(s) URL: never javascript:, data: or worse."""
+        return safe_http_url(self.picture)
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in (self.name or self.email or "?").split() if p]
+        return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+class Lead(LeadDisplay, models.Model):
     """One BotPenguin chat user (a lead, or a non-lead chat), as last seen or last written."""
 
     # Identity
@@ -118,27 +144,6 @@ class Lead(models.Model):
             models.Index(fields=["is_lead", "name"], name="lead_kind_name"),
             models.Index(fields=["change_state"], name="lead_change_state"),
         ]
-
-    def __str__(self) -> str:
-        return self.name or self.email or self.uuid
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, "—")
-
-    @property
-    def phone_display(self) -> str:
-        return f"{self.dial_code} {self.phone}".strip() if self.phone else ""
-
-    @property
-    def picture_url(self) -> str:
-        """The picture only when it is an http(s) URL: never javascript:, data: or worse."""
-        return safe_http_url(self.picture)
-
-    @property
-    def initials(self) -> str:
-        parts = [p for p in (self.name or self.email or "?").split() if p]
-        return "".join(p[0] for p in parts[:2]).upper() or "?"
 
 
 class LeadTag(models.Model):

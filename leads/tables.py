@@ -1,18 +1,22 @@
-"""The lead table (and its export). Cells are rendered by small methods with format_html, which
-escapes everything that comes from the API."""
+"""The lead table (and its export). Rows, header and pagination are rendered in Python, and every
+value that comes from the API goes through esc() (HTML escaping, quotes included)."""
 
+import html
 from collections.abc import Iterator
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import django_tables2 as tables
+from django.http import QueryDict
 from django.urls import reverse
 from django.utils.functional import cached_property
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
-from django.utils.timezone import localtime
+from django.utils.timezone import get_current_timezone, localtime
+from django_tables2.templatetags.django_tables2 import table_page_range
+from django_tables2.utils import AttributeDict
 
-from leads.models import Lead, LeadChange, Status
+from leads.models import Lead, LeadChange, LeadDisplay, Status
 from leads.services import SAVED_PENDING
 
 STATUS_COLOURS = {
@@ -25,26 +29,59 @@ STATUS_COLOURS = {
 }
 
 
+def esc(value: object) -> str:
+    """HTML-escape (quotes too): Django's escape() without its lazy-string wrapper, which costs
+    more than the escaping itself when a page has a thousand cells."""
+    return html.escape(str(value))
+
+
+def clip(text: str, length: int) -> str:
+    """`text` cut to `length` characters, with an ellipsis when cut."""
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+# What a row shows (LeadTable.row_html), and nothing else: the list fetches these as tuples
+# (values_list), which costs half of what building a model instance per row does.
+LIST_FIELDS = ("id", "uuid", "name", "email", "phone", "dial_code", "picture", "status",
+               "agent_id", "tags", "last_message_at", "last_message_by", "last_message_text",
+               "remote_updated_at", "missing_since", "version", "change_state")  # fmt: skip
+
+
+class LeadRow(LeadDisplay):
+    """One row of the list: LIST_FIELDS of a lead, with the model's display properties."""
+
+    __slots__ = LIST_FIELDS
+
+    def __init__(self, values: tuple):
+        for name, value in zip(LIST_FIELDS, values, strict=True):
+            setattr(self, name, value)
+
+
+NO_STATUS_BADGE = '<span class="badge text-bg-light border">No status</span>'
+STATUS_BADGES = {
+    value: f'<span class="badge text-bg-{STATUS_COLOURS[value]} status-badge">{esc(label)}</span>'
+    for value, label in Status.choices
+}
+
+
 def status_badge(lead: Lead) -> str:
     if not lead.status:
-        return mark_safe('<span class="badge text-bg-light border">No status</span>')
-    return format_html(
-        '<span class="badge text-bg-{} status-badge">{}</span>',
-        STATUS_COLOURS.get(lead.status, "light"),
-        lead.status_label,
+        return mark_safe(NO_STATUS_BADGE)
+    return mark_safe(
+        STATUS_BADGES.get(lead.status)
+        or f'<span class="badge text-bg-light status-badge">{esc(lead.status_label)}</span>'
     )
 
 
-def avatar(lead: Lead, size: str = "") -> str:
+def avatar_html(lead: Lead | LeadRow) -> str:
+    """The picture (an http(s) URL only) or the initials; plain text, escaped."""
+    initials = esc(lead.initials)
     if url := lead.picture_url:
-        return format_html(
-            '<img class="avatar {}" src="{}" alt="" loading="lazy" referrerpolicy="no-referrer" '
-            'data-initials="{}">',
-            size,
-            url,
-            lead.initials,
+        return (
+            f'<img class="avatar" src="{esc(url)}" alt="" loading="lazy" '
+            f'referrerpolicy="no-referrer" data-initials="{initials}">'
         )
-    return format_html('<span class="avatar avatar-initials {}">{}</span>', size, lead.initials)
+    return f'<span class="avatar avatar-initials">{initials}</span>'
 
 
 PENDING_BADGE = mark_safe(
@@ -65,8 +102,13 @@ def change_badge(lead: Lead) -> str:
     return ""
 
 
-def _when(value) -> str:
-    return localtime(value).strftime("%d %b %Y %H:%M") if value else ""
+def _when(value, tz=None) -> str:
+    return localtime(value, tz).strftime("%d %b %Y %H:%M") if value else ""
+
+
+def as_row(record: Lead | LeadRow | tuple) -> Lead | LeadRow:
+    """A record of the list's queryset: a tuple of LIST_FIELDS (values_list), or a lead."""
+    return LeadRow(record) if isinstance(record, tuple) else record
 
 
 class LeadTable(tables.Table):
@@ -97,7 +139,6 @@ class LeadTable(tables.Table):
         fields = ("selected", "name", "email", "phone", "status", "tags", "agent_id")
         sequence = ("selected", "name", "email", "phone", "status", "tags", "agent_id",
                     "last_message", "remote_updated_at")  # fmt: skip
-        template_name = "leads/partials/lead_table.html"
         attrs = {"class": "table table-hover table-sm align-middle", "id": "lead-table"}
         row_attrs = {"data-uuid": lambda record: record.uuid, "tabindex": "-1"}
         empty_text = "No leads match these filters."
@@ -112,7 +153,7 @@ class LeadTable(tables.Table):
         self.row_errors = row_errors or {}
 
     # Rows are rendered here rather than through a template per cell: for 100 rows that is the
-    # difference between ~200 ms and a few ms. Every value from the API goes through escape().
+    # difference between ~200 ms and a few ms. Every value from the API goes through esc().
     @cached_property
     def _row_parts(self) -> dict:
         placeholder = "00PLACEHOLDER00"
@@ -127,8 +168,9 @@ class LeadTable(tables.Table):
         return {
             "detail": reverse("leads:detail", args=[placeholder]).split(placeholder),
             "status": reverse("leads:row-status", args=[placeholder]).split(placeholder),
-            "suffix": f"?{escape(self.query_string)}" if self.query_string else "",
+            "suffix": f"?{esc(self.query_string)}" if self.query_string else "",
             "options": options,
+            "tz": get_current_timezone(),
             "td": {
                 name: format_html_join("", ' {}="{}"', attrs.items())
                 for name in self.sequence
@@ -136,12 +178,15 @@ class LeadTable(tables.Table):
             },
         }
 
-    def row_html(self, record: Lead) -> str:
+    def row_html(self, record: Lead | LeadRow) -> str:
+        return mark_safe(self._row_text(record))
+
+    def _row_text(self, record: Lead | LeadRow) -> str:
         p = self._row_parts
-        td = p["td"]
-        uuid = escape(record.uuid)
-        path_uuid = escape(quote(record.uuid, safe=""))
-        label = escape(Truncator(record.name or record.email or record.uuid).chars(60))
+        td, tz = p["td"], p["tz"]
+        uuid = esc(record.uuid)
+        path_uuid = esc(quote(record.uuid, safe=""))
+        label = esc(clip(record.name or record.email or record.uuid, 60))
         missing = (
             ' <span class="badge text-bg-secondary">missing</span>' if record.missing_since else ""
         )
@@ -149,28 +194,28 @@ class LeadTable(tables.Table):
         note = ""
         if error:
             tone = "text-warning-emphasis" if error == SAVED_PENDING else "text-danger"
-            note = f'<div class="{tone} row-error" role="alert">{escape(error)}</div>'
+            note = f'<div class="{tone} row-error" role="alert">{esc(error)}</div>'
         tags = " ".join(
-            f'<span class="badge rounded-pill text-bg-light border tag-chip">{escape(t)}</span>'
+            f'<span class="badge rounded-pill text-bg-light border tag-chip">{esc(t)}</span>'
             for t in record.tags[:6]
         )
         if record.last_message_at or record.last_message_text:
             message = (
-                f'<div class="text-muted">{_when(record.last_message_at)} · '
-                f"{escape(record.last_message_by)}</div>"
-                f'<div class="text-truncate">{escape(Truncator(record.last_message_text).chars(80))}</div>'
+                f'<div class="text-muted">{_when(record.last_message_at, tz)} · '
+                f"{esc(record.last_message_by)}</div>"
+                f'<div class="text-truncate">{esc(clip(record.last_message_text, 80))}</div>'
             )
         else:
             message = "—"
-        email, agent = escape(record.email), escape(record.agent_id)
+        email, agent = esc(record.email), esc(record.agent_id)
         cells = (
             f'<td{td.get("selected", "")}><input class="form-check-input" type="checkbox" '
             f'name="selected" value="{uuid}" form="bulk-form" aria-label="Select"></td>'
-            f'<td><div class="d-flex align-items-center gap-2">{avatar(record)}<a class="lead-link" '
+            f'<td><div class="d-flex align-items-center gap-2">{avatar_html(record)}<a class="lead-link" '
             f'href="{p["detail"][0]}{path_uuid}{p["detail"][1]}{p["suffix"]}">{label}</a>{missing}</div></td>'
             f'<td{td.get("email", "")}><span title="{email}">{email}</span></td>'
-            f"<td{td.get('phone', '')}>{escape(record.phone_display)}</td>"
-            f'<td><div class="d-flex flex-column gap-1"><div>{status_badge(record)} '
+            f"<td{td.get('phone', '')}>{esc(record.phone_display)}</td>"
+            f'<td><div class="d-flex flex-column gap-1"><div>{STATUS_BADGES.get(record.status) or status_badge(record)} '
             f'{change_badge(record)}</div><select name="status" class="form-select form-select-sm '
             f'js-row-status" aria-label="Status" hx-post="{p["status"][0]}{path_uuid}{p["status"][1]}" '
             f'hx-trigger="change" hx-target="closest tr" hx-swap="outerHTML" '
@@ -179,13 +224,75 @@ class LeadTable(tables.Table):
             f"<td{td.get('tags', '')}>{tags}</td>"
             f'<td{td.get("agent_id", "")}><span title="{agent}">{agent}</span></td>'
             f"<td{td.get('last_message', '')}>{message}</td>"
-            f"<td{td.get('remote_updated_at', '')}>{_when(record.remote_updated_at)}</td>"
+            f"<td{td.get('remote_updated_at', '')}>{_when(record.remote_updated_at, p['tz'])}</td>"
         )
-        return mark_safe(f'<tr data-uuid="{uuid}" tabindex="-1">{cells}</tr>')
+        return f'<tr data-uuid="{uuid}" tabindex="-1">{cells}</tr>'
 
     def rows_html(self) -> str:
         rows = self.page.object_list if hasattr(self, "page") else self.rows
-        return mark_safe("".join(self.row_html(row.record) for row in rows))
+        return mark_safe("".join(self._row_text(as_row(row.record)) for row in rows))
+
+    def html(self, params: QueryDict) -> str:
+        """The whole table: header with sort links, rows, pagination; the markup of
+        django-tables2's bootstrap5-responsive template, built here for the same reason as the
+        rows (its template tags cost more than the rows themselves). `params`: the request's
+        query string, which every link keeps."""
+
+        kept = [(key, values) for key, values in params.lists()]
+
+        def link(changes: dict) -> str:
+            """The current query string with `changes` applied (None drops a parameter)."""
+            pairs = [(key, v) for key, values in kept if key not in changes for v in values]
+            pairs += [(key, value) for key, value in changes.items() if value is not None]
+            return esc("?" + urlencode(pairs))
+
+        head = []
+        for column in self.columns:
+            attrs = AttributeDict(column.attrs.get("th", {})).as_html()
+            header = esc(column.header)
+            if column.orderable:
+                alias = column.order_by_alias.next
+                sort = {self.prefixed_order_by_field: alias, self.prefixed_page_field: None}
+                header = f'<a href="{link(sort)}">{header}</a>'
+            head.append(f'<th{" " + attrs if attrs else ""} scope="col">{header}</th>')
+        page = getattr(self, "page", None)
+        body = self.rows_html() if (page is None or page.object_list) else ""
+        if page is not None and not page.object_list:
+            body = f'<tr><td colspan="{len(self.columns)}">{esc(self.empty_text)}</td></tr>'
+        table = (
+            f"<table {AttributeDict(self.attrs).as_html()}><thead><tr>{''.join(head)}</tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+        )
+        return mark_safe(
+            f'<div class="table-container table-responsive">{table}{self.pagination_html(link)}</div>'
+        )
+
+    def pagination_html(self, link) -> str:
+        page = getattr(self, "page", None)
+        if page is None or self.paginator.num_pages <= 1:
+            return ""
+        field = self.prefixed_page_field
+        items = []
+        if page.has_previous():
+            items.append(
+                f'<li class="previous page-item"><a href="{link({field: page.previous_page_number()})}"'
+                ' class="page-link"><span aria-hidden="true">&laquo;</span> previous</a></li>'
+            )
+        for number in table_page_range(page, self.paginator):
+            active = " active" if number == page.number else ""
+            href = "" if number == "..." else f' href="{link({field: number})}"'
+            items.append(
+                f'<li class="page-item{active}"><a class="page-link"{href}>{number}</a></li>'
+            )
+        if page.has_next():
+            items.append(
+                f'<li class="next page-item"><a href="{link({field: page.next_page_number()})}" '
+                'class="page-link">next <span aria-hidden="true">&raquo;</span></a></li>'
+            )
+        return (
+            '<nav aria-label="Table navigation"><ul class="pagination justify-content-center">'
+            f"{''.join(items)}</ul></nav>"
+        )
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

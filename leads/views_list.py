@@ -11,20 +11,16 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export.views import ExportMixin
 
-from leads import list_queries, services
+from leads import counting, list_queries, services
 from leads.botpenguin.records import STATUS_LABELS
 from leads.counting import CachedCountPaginator
 from leads.filters import PER_PAGE_CHOICES, LeadFilter
 from leads.forms import BulkActionForm
 from leads.models import Lead, Status
 from leads.permissions import TRIAGE, VIEW, PermissionRequiredMixin, permission_required
-from leads.tables import LeadExportTable, LeadTable
+from leads.tables import LIST_FIELDS, LeadExportTable, LeadTable
 
-LIST_DEFERRED = ("raw", "notes", "attributes", "customer_id", "remote_id", "city", "country",
-                 "gender", "last_seen_at", "remote_created_at", "synced_at")  # fmt: skip
-
-# Parameters that are the list's own controls, not filters.
-CONTROL_PARAMS = ("page", "sort", "per_page", "_export")
+CONTROL_PARAMS = list_queries.CONTROL_PARAMS
 
 
 def filter_query_string(params: QueryDict) -> str:
@@ -54,7 +50,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     def get_queryset(self):
         queryset = list_queries.base_queryset(self.request.GET)
         if not self.request.GET.get(self.export_trigger_param):
-            queryset = queryset.defer(*LIST_DEFERRED)  # big JSON the page does not show
+            queryset = queryset.values_list(*LIST_FIELDS)  # rows as tuples: see LIST_FIELDS
         return queryset
 
     def get_table_class(self):
@@ -68,7 +64,11 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         return {"query_string": filter_query_string(self.request.GET)}
 
     def get_table_pagination(self, table):
-        return {"per_page": per_page(self.request.GET), "paginator_class": CachedCountPaginator}
+        return {
+            "per_page": per_page(self.request.GET),
+            "paginator_class": CachedCountPaginator,
+            "cache_key": counting.params_key(self.request.GET, without=CONTROL_PARAMS),
+        }
 
     def get_export_filename(self, export_format):
         kind = "other-chats" if list_queries.is_non_lead(self.request.GET) else "leads"
@@ -77,6 +77,8 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
+        if params.get(self.export_trigger_param):
+            return context  # the export renders the table alone
         query = filter_query_string(params)
         non_lead = list_queries.is_non_lead(params)
         base = {"type": "non-lead"} if non_lead else {}
@@ -97,7 +99,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
             statuses=Status.choices,
             export_csv="?" + (query + "&" if query else "") + "_export=csv",
             export_xlsx="?" + (query + "&" if query else "") + "_export=xlsx",
-            bulk_form=BulkActionForm(),
+            table_html=context["table"].html(params),
         )
         return context
 

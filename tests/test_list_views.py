@@ -167,6 +167,47 @@ def test_pagination_keeps_filters(agent_client):
     assert "status=OPEN" in page2.content.decode().split('class="pagination')[1]
 
 
+def test_sort_links_keep_the_filters_and_go_back_to_page_one(agent_client):
+    for n in range(30):
+        make_lead(n, status="OPEN", name=f"Lead {n:02d}")
+    html = agent_client.get("/leads/?status=OPEN&page=2&per_page=25&sort=name").content.decode()
+    head = html.split("<thead>")[1].split("</thead>")[0]
+    name_link = re.search(r'<th class="asc orderable"[^>]*><a href="([^"]+)">Name</a>', head)
+    assert name_link, head
+    assert name_link.group(1) == "?status=OPEN&amp;per_page=25&amp;sort=-name"
+    pages = html.split('class="pagination')[1]
+    assert 'href="?status=OPEN&amp;per_page=25&amp;sort=name&amp;page=1"' in pages
+
+
+def test_a_list_row_is_the_row_an_inline_edit_renders(agent_client, botpenguin):
+    """The list renders rows from tuples (LeadRow), the inline edit from the model: same HTML."""
+    lead = make_lead(
+        7, name="Zoë <b>", email="z@example.org", tags=["vip", "<i>"], agent_id="agent-1",
+        picture="https://cdn.example.org/p.png", last_message_text="x" * 100,
+        sandbox=botpenguin.sandbox,
+    )  # fmt: skip
+    listed = agent_client.get("/leads/").content.decode()
+    row = re.search(r'<tr data-uuid="[^"]+".*?</tr>', listed, re.S).group(0)
+    from leads.tables import LeadTable
+
+    assert LeadTable([lead]).row_html(lead) == row
+    assert "Zoë &lt;b&gt;" in row and "&lt;i&gt;" in row and "x" * 79 + "…" in row
+
+
+def test_counts_are_shared_by_the_same_filters_in_any_order(agent_client):
+    from django.core.cache import cache
+
+    for n in range(5):
+        make_lead(n, status="OPEN", tags=["hot"])
+    cache.clear()
+    agent_client.get("/leads/?tag=hot&status=OPEN&per_page=25")
+    with CaptureQueriesContext(connection) as ctx:
+        response = agent_client.get("/leads/?per_page=50&status=OPEN&tag=hot&sort=name")
+    # session, user, rows, last sync: both counts come from the first request's cache entries
+    assert len(ctx.captured_queries) == 4, [q["sql"] for q in ctx.captured_queries]
+    assert "5 matching" in response.content.decode()
+
+
 def test_status_tabs_count_under_the_other_filters(agent_client):
     make_lead(0, status="OPEN", tags=["hot"])
     make_lead(1, status="OPEN", tags=["hot"])
