@@ -1,5 +1,6 @@
 """Reads for the list: the filtered queryset, per-status counts, neighbours, tag suggestions."""
 
+from django.core.cache import cache
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import QueryDict
 
@@ -74,11 +75,20 @@ def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None
     return previous, following
 
 
+TAG_SUGGESTIONS_SECONDS = 60
+
+
 def tag_suggestions(limit: int = 200) -> list[str]:
-    """Tags already in use, most used first."""
-    rows = (
-        LeadTag.objects.values("key")
-        .annotate(n=Count("id"), name=Min("name"))
-        .order_by("-n", "key")[:limit]
-    )
-    return [row["name"] for row in rows]
+    """Tags already in use, most used first. Every list page asks for them (the tag inputs'
+    datalist) and counting them groups every tag row (~0.1 s at 100,000 leads), so they are
+    cached for a minute: a brand-new tag may take that long to be suggested."""
+
+    def compute() -> list[str]:
+        rows = (
+            LeadTag.objects.values("key")
+            .annotate(n=Count("id"), name=Min("name"))
+            .order_by("-n", "key")[:limit]
+        )
+        return [row["name"] for row in rows]
+
+    return cache.get_or_set(f"botpanel:tag-suggestions:{limit}", compute, TAG_SUGGESTIONS_SECONDS)

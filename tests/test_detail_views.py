@@ -217,6 +217,19 @@ def test_tag_suggestions_come_from_tags_in_use(agent_client, botpenguin, lead):
     assert re.findall(r'<option value="([^"]+)">', html) == ["Hot", "pricing", "vip"]
 
 
+def test_tag_suggestions_are_counted_once_a_minute(agent_client, lead):
+    """Every list page loads them; counting groups every tag row, so they are cached."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    agent_client.get("/leads/tags/")
+    make_lead(9, tags=["brand-new"])
+    with CaptureQueriesContext(connection) as ctx:
+        html = agent_client.get("/leads/tags/").content.decode()
+    assert not any("leads_leadtag" in q["sql"] for q in ctx.captured_queries)
+    assert "brand-new" not in html  # suggested within the minute, not at once
+
+
 # --- contact (admins) -------------------------------------------------------------------------------
 
 
