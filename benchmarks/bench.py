@@ -202,6 +202,63 @@ def bench_detail(runs: int) -> tuple[float, float]:
     return ms, 0.0
 
 
+def bench_status_edit(runs: int) -> dict:
+    """A status edit from the list (POST row-status, htmx) against the sandbox at zero latency:
+    the request's own server time, i.e. its total minus the time spent inside the PUT's HTTP
+    call (timed around BotPenguinClient._request), median of `runs` after 3 warm-ups."""
+    from leads.botpenguin import client as bp_client
+    from leads.sync import sync_leads
+
+    port = 18766
+    box = start_sandbox(chats=60, page_size=20, latency_ms=0, port=port)
+    url = f"http://127.0.0.1:{port}"
+    http_ms: list[float] = []
+    original = bp_client.BotPenguinClient._request
+
+    def timed_request(self, *args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            http_ms.append((time.perf_counter() - started) * 1000)
+
+    try:
+        settings.BOTPENGUIN_API_URL = url
+        settings.BOTPENGUIN_API_TOKEN = "bench"
+        settings.BOTPENGUIN_BOT_ID = "sync-bot"
+        settings.BOTPENGUIN_CUSTOMER_ID = "sync-customer"
+        clear_sync_bot()
+        sync_leads(full=True, concurrency=2)
+        leads = list(Lead.objects.filter(bot_id="sync-bot", is_lead=True).order_by("id")[:40])
+        client = Client()
+        client.force_login(get_user_model().objects.get(username="bench"))
+        bp_client.BotPenguinClient._request = timed_request
+        server, totals = [], []
+        for i in range(runs + 3):
+            lead = leads[i % len(leads)]
+            lead.refresh_from_db()
+            status = "CLOSED" if lead.status != "CLOSED" else "OPEN"
+            http_ms.clear()
+            started = time.perf_counter()
+            response = client.post(
+                f"/leads/{lead.uuid}/row-status/",
+                {"status": status, "version": lead.version},
+                headers={"HX-Request": "true"},
+            )
+            total = (time.perf_counter() - started) * 1000
+            assert response.status_code == 200, response.content[:300]
+            assert len(http_ms) == 1, "the edit was not sent at once"
+            if i >= 3:
+                totals.append(total)
+                server.append(total - sum(http_ms))
+    finally:
+        bp_client.BotPenguinClient._request = original
+        box.terminate()
+        box.wait()
+        clear_sync_bot()
+    return {"server_ms": statistics.median(server), "total_ms": statistics.median(totals)}
+
+
 def clear_sync_bot() -> None:
     """Delete the sync bench's leads without loading them (a Django delete() would collect every
     row first, and the sync process, forked from this one, would count that memory as its own)."""
@@ -378,6 +435,9 @@ def main() -> None:
             print(f"{label:<16}{size:>5}{ms:13.1f}{q:9d}{admin_text}{ratio:>8}")
         detail_ms, _ = bench_detail(args.requests)
         print(f"{'detail page':<16}{'':>5}{detail_ms:13.1f}")
+        edit = bench_status_edit(args.requests)
+        print(f"{'status edit':<16}{'':>5}{edit['server_ms']:13.1f}   (server time; "
+              f"{edit['total_ms']:.1f} ms with the PUT to the sandbox at zero latency)")  # fmt: skip
     if only == "list":
         return
     print(f"\nSync against the sandbox — {ENGINE} (page size 20 at 100 ms latency; page size 100 "
