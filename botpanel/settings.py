@@ -249,6 +249,8 @@ BOTPENGUIN_EDIT_TIMEOUT = env.float("BOTPENGUIN_EDIT_TIMEOUT", default=5.0)
 BULK_SEND_NOW = env.int("BULK_SEND_NOW", default=25)
 SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=4)
 SYNC_EVERY_MINUTES = env.int("SYNC_EVERY_MINUTES", default=5)  # 0: no scheduled sync
+# A running sync renews its lease while it works; a crashed one holds off others this long.
+SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=300)
 DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
 # A delivery lease outlives the longest PUT; a worker killed mid-delivery frees it this late.
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)

@@ -215,6 +215,24 @@ class SyncRun(models.Model):
         return line
 
 
+class SyncLease(models.Model):
+    """At most one sync at a time, across processes and machines: a single row (pk 1), taken with
+    one conditional UPDATE (free or expired), renewed while the sync runs and released when it
+    ends, like a lead's delivery lease. A sync that crashed leaves it to expire; the next sync
+    then takes it over (see leads.sync.take_sync_lease)."""
+
+    owner = models.CharField(max_length=64, blank=True, help_text='The holder\'s token; "" = free')
+    holder = models.CharField(max_length=255, blank=True, help_text="Who started the sync")
+    run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Sync lease held by {self.holder}" if self.owner else "Sync lease (free)"
+
+
 class LeadChange(models.Model):
     """One edit a person made, as sent (or to be sent) to BotPenguin."""
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -36,7 +35,7 @@ from leads.botpenguin.records import STATUSES, ParseError, build_put_body, parse
 from leads.config import check_configured
 from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, SyncRun
 from leads.permissions import EDIT_CONTACT, RESOLVE, SYNC, TRIAGE, require_service
-from leads.sync import lead_fields_from_record, tag_rows
+from leads.sync import lead_fields_from_record, tag_rows, take_sync_lease
 
 logger = logging.getLogger(__name__)
 
@@ -426,24 +425,20 @@ def schedule_delivery(lead_id: int) -> None:
 
 # --- sync --------------------------------------------------------------------------------------------
 
-SYNC_STALE_AFTER = timedelta(minutes=30)
-
 
 def sync_start(*, user: User, full: bool = False) -> SyncRun:
-    """Start a background sync, or return the one already running (a person clicked twice)."""
+    """Queue a background sync, holding the sync lease for it from now on.
+
+    Raises SyncBusy ("a sync is already running (started … by …)") while another sync holds the
+    lease (a person clicked twice, the scheduler ticked during a long sync, the command runs):
+    nothing is queued then. The queued run takes the lease over when a worker starts it."""
     require_service(user, SYNC)
     from leads.tasks import run_sync
 
-    running = (
-        SyncRun.objects.filter(
-            state=SyncRun.State.RUNNING, started_at__gte=timezone.now() - SYNC_STALE_AFTER
-        )
-        .order_by("-started_at")
-        .first()
-    )
-    if running is not None:
-        return running
-    run = SyncRun.objects.create(kind="all", full=full)
+    holder = getattr(user, "username", "") or "the scheduler"
+    with transaction.atomic():
+        run = SyncRun.objects.create(kind="all", full=full)
+        take_sync_lease(holder=holder, run=run)  # SyncBusy rolls the run back
     transaction.on_commit(lambda: run_sync.enqueue(run_id=run.pk, full=full))
     logger.info("Sync %s started by %s", run.pk, getattr(user, "username", "system"))
     return run

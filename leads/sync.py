@@ -20,13 +20,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
+import socket
+import time
+import uuid as uuidlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -36,7 +41,7 @@ from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import BotPenguinError
 from leads.botpenguin.records import ChatRecord, ParseError, parse_chat
 from leads.config import get_account, get_client
-from leads.models import EDITABLE_FIELDS, Lead, LeadTag, SyncRun
+from leads.models import EDITABLE_FIELDS, Lead, LeadTag, SyncLease, SyncRun
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +85,118 @@ class SyncError(Exception):
 ProgressCallback = Callable[[int, int], None]  # (pages read, chats read)
 
 
+# --- the sync lease -----------------------------------------------------------------------------
+#
+# At most one sync at a time, whoever starts it (the command, "Sync now", the scheduler) and on
+# however many processes and machines: like a lead's delivery lease (leads.delivery.claim), the
+# single SyncLease row is taken with one conditional UPDATE (free or expired), which the database
+# lets exactly one of two racing syncs match, on SQLite and PostgreSQL alike. The sync renews it
+# while it runs (on every page, at most every RENEW_EVERY seconds) and releases it when it ends,
+# however it ends. A sync that crashed stops renewing: once its lease expires the next sync takes
+# it over and marks the crashed run failed.
+
+SYNC_LEASE_PK = 1
+
+
+def sync_lease_seconds() -> float:
+    return float(getattr(settings, "SYNC_LEASE_SECONDS", 300))
+
+
+class SyncBusy(SyncError):
+    """Another sync holds the lease."""
+
+
+class _SyncLeaseLost(SyncError):
+    """The lease expired while this sync ran (it stalled) and another sync took it over."""
+
+
+def default_holder() -> str:
+    return f"process {os.getpid()} on {socket.gethostname()}"
+
+
+def _busy_message(lease: SyncLease | None) -> str:
+    if lease is None or not lease.owner:
+        return "a sync is already running"
+    started = (
+        timezone.localtime(lease.started_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+        if lease.started_at
+        else "at an unknown time"
+    )
+    return f"a sync is already running (started {started} by {lease.holder or 'unknown'})"
+
+
+class SyncLeaseHandle:
+    """A taken lease: renew it while the sync runs, release it when it ends."""
+
+    def __init__(self, owner: str):
+        self.owner = owner
+        self.renewed = time.monotonic()
+
+    def renew(self, *, force: bool = False) -> None:
+        """Push the expiry on (at most every RENEW_EVERY seconds unless forced); raises
+        _SyncLeaseLost if another sync took the lease over meanwhile."""
+        ttl = sync_lease_seconds()
+        if not force and time.monotonic() - self.renewed < min(RENEW_EVERY, ttl / 3):
+            return
+        kept = SyncLease.objects.filter(pk=SYNC_LEASE_PK, owner=self.owner).update(
+            expires_at=timezone.now() + timedelta(seconds=ttl)
+        )
+        if not kept:
+            raise _SyncLeaseLost(
+                "stopped: this sync stalled longer than SYNC_LEASE_SECONDS and another sync "
+                "took over"
+            )
+        self.renewed = time.monotonic()
+
+    def attach(self, run: SyncRun) -> None:
+        SyncLease.objects.filter(pk=SYNC_LEASE_PK, owner=self.owner).update(run=run)
+
+    def release(self) -> None:
+        SyncLease.objects.filter(pk=SYNC_LEASE_PK, owner=self.owner).update(
+            owner="", expires_at=None
+        )
+
+
+RENEW_EVERY = 15.0  # seconds
+
+
+def take_sync_lease(*, holder: str, run: SyncRun | None = None) -> SyncLeaseHandle:
+    """Take the sync lease, or raise SyncBusy saying who holds it and since when.
+
+    With `run`: also succeeds when the lease was taken for that run (by services.sync_start,
+    which takes it before queueing the run) and nobody took it over since."""
+    SyncLease.objects.bulk_create([SyncLease(pk=SYNC_LEASE_PK)], ignore_conflicts=True)
+    now = timezone.now()
+    owner = uuidlib.uuid4().hex
+    expires = now + timedelta(seconds=sync_lease_seconds())
+    leases = SyncLease.objects.filter(pk=SYNC_LEASE_PK)
+    if run is not None and leases.filter(run=run).exclude(owner="").update(
+        owner=owner, expires_at=expires
+    ):
+        return SyncLeaseHandle(owner)
+    before = leases.first()
+    free = Q(owner="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now)
+    if not leases.filter(free).update(
+        owner=owner, holder=holder[:255], run=run, started_at=now, expires_at=expires
+    ):
+        raise SyncBusy(_busy_message(leases.first()), run)
+    if (
+        before is not None
+        and before.owner
+        and before.run_id
+        and before.run_id != getattr(run, "pk", None)
+    ):
+        # Taken over from a sync that stopped renewing (killed, machine lost): its run would
+        # otherwise say "running" for ever.
+        SyncRun.objects.filter(pk=before.run_id, state=SyncRun.State.RUNNING).update(
+            state=SyncRun.State.FAILED,
+            finished_at=now,
+            error="interrupted: the sync stopped without finishing (its lease expired)",
+        )
+        logger.warning("Took over the expired sync lease of run %s", before.run_id)
+    return SyncLeaseHandle(owner)
+
+
 @dataclass
 class _Counts:
     pages: int = 0
@@ -99,18 +216,56 @@ def sync_leads(
     client: BotPenguinClient | None = None,
     progress: ProgressCallback | None = None,
     run: SyncRun | None = None,
+    holder: str | None = None,
 ) -> SyncRun:
-    """Run one sync and return its SyncRun. Raises SyncError (recorded on the run) on failure."""
+    """Run one sync and return its SyncRun. Raises SyncError (recorded on the run) on failure,
+    and SyncBusy, before doing anything, while another sync holds the sync lease (with `run`,
+    the run given is then recorded as failed with that message)."""
     kinds = tuple(kinds)
     if not kinds or any(k not in KINDS for k in kinds):
         raise ValueError(f"kinds must be taken from {KINDS}")
     concurrency = max(1, min(int(concurrency), MAX_CONCURRENCY))
     kind_label = kinds[0] if len(kinds) == 1 else "all"
-    if run is None:
-        run = SyncRun.objects.create(kind=kind_label, full=full)
-    else:
-        SyncRun.objects.filter(pk=run.pk).update(kind=kind_label, full=full)
-        run.refresh_from_db()
+    try:
+        lease = take_sync_lease(holder=holder or default_holder(), run=run)
+    except SyncBusy as e:
+        if run is not None:
+            _finish(run, _Counts(), error=str(e))
+        raise
+    try:
+        if run is None:
+            run = SyncRun.objects.create(kind=kind_label, full=full)
+            lease.attach(run)
+        else:
+            SyncRun.objects.filter(pk=run.pk).update(kind=kind_label, full=full)
+            run.refresh_from_db()
+        return _sync_leased(
+            lease, run, kinds=kinds, full=full, concurrency=concurrency, client=client,
+            progress=progress,
+        )  # fmt: skip
+    except Exception as e:
+        # An unexpected error: the run must not say "running" for ever (unless the error broke
+        # an enclosing transaction, which then undoes the run and the lease anyway).
+        if run is not None and not connection.needs_rollback:
+            SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.RUNNING).update(
+                state=SyncRun.State.FAILED, finished_at=timezone.now(), error=_one_line(e)
+            )
+        raise
+    finally:
+        if not connection.needs_rollback:
+            lease.release()
+
+
+def _sync_leased(
+    lease: SyncLeaseHandle,
+    run: SyncRun,
+    *,
+    kinds: tuple[str, ...],
+    full: bool,
+    concurrency: int,
+    client: BotPenguinClient | None,
+    progress: ProgressCallback | None,
+) -> SyncRun:
     counts = _Counts()
     sync_time = timezone.now()
     own_client = client is None
@@ -132,6 +287,7 @@ def sync_leads(
                 counts=counts,
                 run=run,
                 progress=progress,
+                lease=lease,
             )
         marked = 0
         if full:
@@ -151,13 +307,15 @@ def sync_leads(
                     counts=catch_up,
                     run=run,
                     progress=None,
+                    lease=lease,
                 )
             # Only what the catch-up changed counts (the rest was counted by the listing); the
             # incremental mark comes from the listing itself.
             counts.created += catch_up.created
             counts.updated += catch_up.updated
+            lease.renew(force=True)
             marked = _mark_missing(bot_id=account.bot_id, kinds=kinds, sync_time=sync_time)
-    except BotPenguinError as e:
+    except (BotPenguinError, _SyncLeaseLost) as e:
         _finish(run, counts, error=_one_line(e))
         logger.warning("Sync %s failed: %s", run.pk, _one_line(e))
         raise SyncError(_one_line(e), run) from e
@@ -272,6 +430,7 @@ def _sync_kind(
     counts: _Counts,
     run: SyncRun,
     progress: ProgressCallback | None,
+    lease: SyncLeaseHandle,
 ) -> None:
     is_lead = kind == "lead"
     writer = _Writer(bot_id=bot_id, customer_id=customer_id, is_lead=is_lead, sync_time=sync_time)
@@ -282,6 +441,7 @@ def _sync_kind(
     pages = iter_pages(client, kind, concurrency, fetch=partial(writer.fetch_page, client, kind))
     try:
         for _page_no, page in pages:
+            lease.renew()
             if not page.listed:
                 break
             counts.pages += 1

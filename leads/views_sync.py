@@ -3,16 +3,35 @@
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from leads import selectors, services
 from leads.permissions import SYNC, VIEW, permission_required
+from leads.sync import SyncBusy
 
 
 @require_POST
 @permission_required(SYNC)
 def sync_now(request: HttpRequest) -> HttpResponse:
-    run = services.sync_start(user=request.user)
+    try:
+        run = services.sync_start(user=request.user)
+    except SyncBusy as e:
+        message = f"Not started: {e}."
+        if request.htmx:
+            # Shown for a few seconds, then the status (and its polling) comes back.
+            return HttpResponse(
+                format_html(
+                    '<span class="small text-warning sync-error" role="status" hx-get="{}" '
+                    'hx-trigger="load delay:5s" hx-target="#sync-status" hx-swap="innerHTML">'
+                    "{}</span>",
+                    reverse("leads:sync-status"),
+                    message,
+                )
+            )
+        messages.warning(request, message)
+        return redirect(request.POST.get("next") or "leads:home")
     if request.htmx:
         run.refresh_from_db()
         return render(request, "leads/partials/sync_status.html", {"run": run})

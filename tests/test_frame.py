@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
 from leads.models import Lead, SyncRun
+from leads.sync import take_sync_lease
 from tests.conftest import SANDBOX_TOKEN
 from tests.test_sync import fill
 
@@ -96,12 +97,14 @@ def test_sync_now_runs_the_sync_in_the_background(client, admin_user, botpenguin
 
 
 def test_sync_status_polls_while_a_sync_runs(client, admin_user):
-    SyncRun.objects.create(state="running", progress={"pages": 3, "chats": 60})
+    run = SyncRun.objects.create(state="running", progress={"pages": 3, "chats": 60})
+    take_sync_lease(holder="someone", run=run)
     client.force_login(admin_user)
     html = client.get("/sync/status/").content.decode()
     assert 'hx-trigger="every 1s"' in html and "pages 3, chats 60" in html
-    # A second click returns the running sync instead of starting another.
-    client.post("/sync/now/", HTTP_HX_REQUEST="true")
+    # A second click, while that sync holds the lease, says so and starts nothing.
+    response = client.post("/sync/now/", HTTP_HX_REQUEST="true")
+    assert "a sync is already running" in response.content.decode()
     assert SyncRun.objects.count() == 1
 
 

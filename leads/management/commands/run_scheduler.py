@@ -1,6 +1,6 @@
 """`python manage.py run_scheduler`: the clock of `make run` and of a production box.
 
-Every SYNC_EVERY_MINUTES it starts an incremental sync (unless one is running); every
+Every SYNC_EVERY_MINUTES it starts an incremental sync (unless one holds the sync lease); every
 DELIVERY_SWEEP_SECONDS it queues a sweep of due changes and a worker heartbeat. The work itself is
 done by `db_worker` processes; run one scheduler per installation.
 """
@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from leads import services
+from leads.sync import SyncBusy
 from leads.tasks import deliver_due_changes, heartbeat
 
 
@@ -32,7 +33,10 @@ class Command(BaseCommand):
             heartbeat.enqueue()
             deliver_due_changes.enqueue()
             if sync_every > 0 and time.monotonic() >= next_sync:
-                services.sync_start(user=None)
+                try:
+                    services.sync_start(user=None)
+                except SyncBusy as e:
+                    self.stderr.write(f"Scheduled sync not started: {e}.")
                 next_sync = time.monotonic() + sync_every
             if options["once"]:
                 return
