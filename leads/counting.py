@@ -37,15 +37,24 @@ def bump_mirror_version() -> None:
         cache.set(VERSION_KEY, 2, None)
 
 
+def _full_key(kind: str, key: str) -> str:
+    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+    return f"botpanel:{kind}:{mirror_version()}:{digest}"
+
+
 def cached(kind: str, key: str, compute: Callable[[], object]) -> object:
     """`compute()`, cached under `kind`, `key` and the mirror version."""
-    digest = hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-    full_key = f"botpanel:{kind}:{mirror_version()}:{digest}"
+    full_key = _full_key(kind, key)
     value = cache.get(full_key)
     if value is None:
         value = compute()
         cache.set(full_key, value, ttl())
     return value
+
+
+def peek(kind: str, key: str) -> object | None:
+    """What `cached(kind, key, …)` holds now for the current mirror version, or None."""
+    return cache.get(_full_key(kind, key))
 
 
 def params_key(params: QueryDict, *, without: tuple[str, ...] = ()) -> str:

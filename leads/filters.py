@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -62,6 +62,9 @@ class LeadFilter(django_filters.FilterSet):
         model = Lead
         fields = ["q", "status", "tag", "agent"]
 
+    # Set by the list when its cached count says the search matches many rows (see filter_q).
+    many_matches = False
+
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Substring search over name, email and phone, through the search index (see
         migration 0003): FTS5 trigram on SQLite, pg_trgm behind icontains on PostgreSQL."""
@@ -70,12 +73,22 @@ class LeadFilter(django_filters.FilterSet):
             return queryset
         if connection.vendor == "sqlite" and len(value) >= 3:
             phrase = '"' + value.replace('"', '""') + '"'
-            return queryset.filter(
-                id__in=RawSQL(
-                    "SELECT rowid FROM leads_lead_search WHERE leads_lead_search MATCH %s",
-                    [phrase],
-                )
+            matches = RawSQL(
+                "SELECT rowid FROM leads_lead_search WHERE leads_lead_search MATCH %s", [phrase]
             )
+            if self.many_matches:
+                # SQLite would fetch every match by rowid and sort them all; when the search is
+                # known to match many rows, walking the list's ordered index and testing each
+                # row against the matches stops after a page (`+id`: not through the rowid).
+                return queryset.filter(
+                    RawSQL(
+                        '+"leads_lead"."id" IN (SELECT rowid FROM leads_lead_search '
+                        "WHERE leads_lead_search MATCH %s)",
+                        [phrase],
+                        output_field=BooleanField(),
+                    )
+                )
+            return queryset.filter(id__in=matches)
         return queryset.filter(
             Q(name__icontains=value) | Q(email__icontains=value) | Q(phone__icontains=value)
         )

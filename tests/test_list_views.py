@@ -474,3 +474,23 @@ def test_search_index_follows_edits_and_deletes(agent_client):
     Lead.objects.filter(pk=lead.pk).delete()
     bump_mirror_version()
     assert uuids_on_page(agent_client.get("/leads/?q=krishnan")) == []
+
+
+def test_a_search_known_to_match_many_rows_shows_the_same_page(agent_client):
+    """Once the cached count says a search matches ten times a page or more, SQLite walks the
+    ordered index instead of fetching every match: the rows shown must not change."""
+    for n in range(400):  # 300 Meeras: 12 pages of 25
+        make_lead(n, name=f"Meera {n}" if n % 4 else f"Arjun {n}", status="OPEN")
+    url = "/leads/?q=meera&per_page=25"
+    cold = agent_client.get(url)
+    with CaptureQueriesContext(connection) as ctx:
+        warm = agent_client.get(url)
+    assert uuids_on_page(warm) == uuids_on_page(cold)
+    assert [n_of(u) for u in uuids_on_page(warm)][:3] == [399, 398, 397]
+    rows_sql = [q["sql"] for q in ctx.captured_queries if "leads_lead_search" in q["sql"]]
+    if connection.vendor == "sqlite":
+        assert len(rows_sql) == 1 and '+"leads_lead"."id" IN' in rows_sql[0]
+    page2 = agent_client.get("/leads/?q=meera&per_page=25&page=2&sort=name")
+    assert len(uuids_on_page(page2)) == 25
+    # a deep page (12 of 12) is not 10x inside the 300 matches: fetched by rowid as before
+    assert len(uuids_on_page(agent_client.get("/leads/?q=meera&per_page=25&page=12"))) == 25
