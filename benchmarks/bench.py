@@ -17,6 +17,7 @@ import argparse
 import os
 import random
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -209,7 +210,7 @@ def bench_status_edit(runs: int) -> dict:
     from leads.botpenguin import client as bp_client
     from leads.sync import sync_leads
 
-    port = 18766
+    port = free_port()
     box = start_sandbox(chats=60, page_size=20, latency_ms=0, port=port)
     url = f"http://127.0.0.1:{port}"
     http_ms: list[float] = []
@@ -271,6 +272,12 @@ def clear_sync_bot() -> None:
     ):
         ids = model.objects.filter(**{lookup: "sync-bot"})
         ids._raw_delete(ids.db)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def start_sandbox(*, chats: int, page_size: int, latency_ms: int, port: int) -> subprocess.Popen:
