@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Subquery
 from django.http import QueryDict
 from django.utils.functional import cached_property
 
@@ -68,9 +68,16 @@ def params_key(params: QueryDict, *, without: tuple[str, ...] = ()) -> str:
     )
 
 
+# From this offset on a page is fetched with a "deferred join": the page's ids first, from the
+# list's index alone, then those rows. A plain OFFSET reads every skipped row from the table,
+# which PostgreSQL does row by row (page 200 of 100 rows: 20,000 heap reads).
+DEEP_PAGE_OFFSET = 1000
+
+
 class CachedCountPaginator(Paginator):
     """Django's paginator with the COUNT served from the cache above, under `cache_key` (what
-    determines the rows: the list's filter parameters) or else the queryset's SQL."""
+    determines the rows: the list's filter parameters) or else the queryset's SQL; deep pages
+    are fetched through their ids (DEEP_PAGE_OFFSET)."""
 
     def __init__(self, *args, cache_key: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,3 +97,17 @@ class CachedCountPaginator(Paginator):
             except EmptyResultSet:  # .none(): nothing to count, nothing to cache
                 return 0
         return cached("count", key, queryset.count)
+
+    def page(self, number):
+        page = super().page(number)
+        rows = page.object_list
+        sliced = getattr(rows, "data", None)  # django-tables2's BoundRows of a sliced queryset
+        if isinstance(sliced, QuerySet) and sliced.query.low_mark >= DEEP_PAGE_OFFSET:
+            everything = sliced._chain()
+            everything.query.clear_limits()
+            ids = sliced.values("pk")  # same filters, order and slice: an index-only scan
+            page.object_list = type(rows)(
+                data=everything.filter(pk__in=Subquery(ids)), table=rows.table,
+                pinned_data=rows.pinned_data,
+            )  # fmt: skip
+        return page

@@ -494,3 +494,22 @@ def test_a_search_known_to_match_many_rows_shows_the_same_page(agent_client):
     assert len(uuids_on_page(page2)) == 25
     # a deep page (12 of 12) is not 10x inside the 300 matches: fetched by rowid as before
     assert len(uuids_on_page(agent_client.get("/leads/?q=meera&per_page=25&page=12"))) == 25
+
+
+@pytest.mark.parametrize("query", ["", "&status=OPEN", "&sort=name", "&tag=hot&sort=-phone"])
+def test_a_deep_page_fetched_through_its_ids_shows_the_same_rows(agent_client, monkeypatch, query):
+    """Past DEEP_PAGE_OFFSET a page is fetched by its ids first (an index-only scan on
+    PostgreSQL) instead of a plain OFFSET: same rows, same order."""
+    from leads import counting
+
+    for n in range(80):
+        make_lead(n, name=f"P{(n * 37) % 80:02d}", status="OPEN" if n % 3 else "CLOSED",
+                  tags=["hot"] if n % 2 else [], phone=f"{(n * 11) % 80:05d}")  # fmt: skip
+    url = f"/leads/?per_page=25&page=2{query}"
+    plain = uuids_on_page(agent_client.get(url))
+    monkeypatch.setattr(counting, "DEEP_PAGE_OFFSET", 20)
+    with CaptureQueriesContext(connection) as ctx:
+        deep = uuids_on_page(agent_client.get(url))
+    assert deep == plain and len(deep) > 0
+    rows_sql = [q["sql"] for q in ctx.captured_queries if "OFFSET 25" in q["sql"]]
+    assert len(rows_sql) == 1 and '."id" IN (SELECT' in rows_sql[0], rows_sql
