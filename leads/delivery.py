@@ -79,8 +79,8 @@ def release(lead_id: int, owner: str) -> None:
     )
 
 
-def refresh_change_state(lead_id: int) -> None:
-    """Recompute the lead's pending fields and badge from its open changes (one query + update)."""
+def change_state_values(lead_id: int) -> dict:
+    """The lead's pending fields and badge, from its open changes (one query)."""
     open_changes = list(
         LeadChange.objects.filter(lead_id=lead_id, state__in=LeadChange.OPEN_STATES).values_list(
             "state", "after"
@@ -89,7 +89,12 @@ def refresh_change_state(lead_id: int) -> None:
     fields = sorted({name for _state, after in open_changes for name in after})
     states = {state for state, _after in open_changes}
     badge = "failed" if LeadChange.State.FAILED in states else ("pending" if states else "")
-    Lead.objects.filter(pk=lead_id).update(pending_fields=fields, change_state=badge)
+    return {"pending_fields": fields, "change_state": badge}
+
+
+def refresh_change_state(lead_id: int) -> None:
+    """Recompute the lead's pending fields and badge from its open changes (one query + update)."""
+    Lead.objects.filter(pk=lead_id).update(**change_state_values(lead_id))
 
 
 def deliver_lead(

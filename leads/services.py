@@ -193,7 +193,6 @@ def change_discard(*, change: LeadChange, user: User) -> LeadChange:
                 if name not in still_open
             }
             _write_fields(lead, restore)
-            delivery.refresh_change_state(lead.pk)
     change.refresh_from_db()
     return change
 
@@ -304,10 +303,14 @@ def _copy(value: Any) -> Any:
 
 
 def _write_fields(lead: Lead, values: dict[str, Any]) -> None:
-    """Write mirror fields (inside the caller's transaction), keeping LeadTag rows in step."""
+    """Write mirror fields (inside the caller's transaction), keeping LeadTag rows and the
+    lead's pending fields and badge (from its open changes) in step, in one UPDATE."""
     if not values:
+        delivery.refresh_change_state(lead.pk)
         return
-    Lead.objects.filter(pk=lead.pk).update(**values, version=F("version") + 1)
+    Lead.objects.filter(pk=lead.pk).update(
+        **values, **delivery.change_state_values(lead.pk), version=F("version") + 1
+    )
     if "tags" in values:
         LeadTag.objects.filter(lead_id=lead.pk).delete()
         LeadTag.objects.bulk_create(tag_rows(lead.pk, values["tags"]))
@@ -369,7 +372,6 @@ def _apply(
             state=LeadChange.State.PENDING,
         )
         _write_fields(current, wanted)
-        delivery.refresh_change_state(current.pk)
     if try_now:
         outcome = _deliver_now(current.pk)
         if outcome.state == "failed" and change.pk in outcome.change_ids:
@@ -398,7 +400,6 @@ def _undo_refused(change: LeadChange, message: str) -> None:
             state=LeadChange.State.DISCARDED, last_error=message
         )
         _write_fields(lead, {k: change.before[k] for k in change.after})
-        delivery.refresh_change_state(lead.pk)
     change.refresh_from_db()
 
 
