@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import random
 import uuid as uuidlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -57,6 +58,23 @@ def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
     return delay
 
 
+@contextmanager
+def bookkeeping():
+    """A transaction for delivery bookkeeping (leases, delivered / failed / retry marks) whose
+    commit need not wait for the disk on PostgreSQL (synchronous_commit off: three fewer WAL
+    flushes per edit, a few ms each). Safe to lose in a crash, which is the only way it can be
+    lost (the WAL writer flushes it within a fraction of a second, and any later durable commit
+    flushes it first): the change is then still pending and is sent again, and the PUT is
+    idempotent. The edit itself is always recorded with a durable commit. Inside an outer
+    transaction (whose commit must stay durable) this is a plain savepoint."""
+    relax = connection.vendor == "postgresql" and not connection.in_atomic_block
+    with transaction.atomic():
+        if relax:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
 def lease_seconds() -> float:
     return float(getattr(settings, "DELIVERY_LEASE_SECONDS", 60))
 
@@ -65,18 +83,21 @@ def claim(lead_id: int) -> str | None:
     """Take the lead's delivery lease; returns the owner token, or None if someone holds it."""
     owner = uuidlib.uuid4().hex
     now = timezone.now()
-    taken = Lead.objects.filter(
-        Q(delivery_lease_until__isnull=True) | Q(delivery_lease_until__lt=now), pk=lead_id
-    ).update(
-        delivery_lease_until=now + timedelta(seconds=lease_seconds()), delivery_lease_owner=owner
-    )
+    with bookkeeping():
+        taken = Lead.objects.filter(
+            Q(delivery_lease_until__isnull=True) | Q(delivery_lease_until__lt=now), pk=lead_id
+        ).update(
+            delivery_lease_until=now + timedelta(seconds=lease_seconds()),
+            delivery_lease_owner=owner,
+        )
     return owner if taken else None
 
 
 def release(lead_id: int, owner: str) -> None:
-    Lead.objects.filter(pk=lead_id, delivery_lease_owner=owner).update(
-        delivery_lease_until=None, delivery_lease_owner=""
-    )
+    with bookkeeping():
+        Lead.objects.filter(pk=lead_id, delivery_lease_owner=owner).update(
+            delivery_lease_until=None, delivery_lease_owner=""
+        )
 
 
 def change_state_values(lead_id: int) -> dict:
@@ -146,7 +167,7 @@ def _deliver_claimed(
         if own_client and client is not None:
             client.close()
     delivered_at = timezone.now()
-    with transaction.atomic():
+    with bookkeeping():
         later_fields: set[str] = set()
         for change in reversed(changes):
             own = set(change.after)
@@ -176,7 +197,7 @@ def _record_failure(lead_id: int, changes: list[LeadChange], error: BotPenguinEr
     message = describe_error(error)
     status = getattr(error, "status", None)
     ids = tuple(c.pk for c in changes)
-    with transaction.atomic():
+    with bookkeeping():
         if error.transient:
             attempts = max(c.attempts for c in changes) + 1
             delay = backoff_seconds(attempts, getattr(error, "retry_after", None))

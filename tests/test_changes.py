@@ -6,6 +6,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from leads import delivery, services
@@ -318,3 +320,35 @@ def test_scheduler_queues_sync_delivery_and_heartbeat(botpenguin, settings):
     call_command("run_scheduler", "--once")
     assert Heartbeat.objects.filter(name="worker").exists()
     assert SyncRun.objects.get().state == "succeeded"
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+def test_the_edit_commits_durably_and_only_delivery_bookkeeping_does_not_wait(
+    agent_client, botpenguin
+):
+    """On PostgreSQL the lease and delivered marks skip the WAL flush (losing them in a crash
+    only means the PUT is sent again); the transaction that records the edit never does."""
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    with CaptureQueriesContext(connection) as ctx:
+        response = agent_client.post(
+            f"/leads/{lead.uuid}/row-status/",
+            {"status": "CLOSED", "version": lead.version},
+            headers={"HX-Request": "true"},
+        )
+    assert response.status_code == 200 and botpenguin.sandbox.puts()[-1].body["status"] == "CLOSED"
+    transactions, current = [], None
+    for sql in (q["sql"] for q in ctx.captured_queries):
+        if sql == "BEGIN":
+            current = []
+        elif sql == "COMMIT":
+            transactions.append(current)
+            current = None
+        elif current is not None:
+            current.append(sql)
+    recording = [t for t in transactions if any('INSERT INTO "leads_leadchange"' in q for q in t)]
+    assert len(recording) == 1
+    assert not any("synchronous_commit" in q for q in recording[0])
+    relaxed = [t for t in transactions if t and "synchronous_commit TO OFF" in t[0]]
+    # take the lease, mark the change delivered, give the lease back
+    assert len(relaxed) == 3, transactions
+    assert LeadChange.objects.get(lead=lead).state == "delivered"
