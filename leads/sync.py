@@ -463,14 +463,15 @@ def _sync_kind(
                 seen[row.uuid] = updated
                 batch[row.uuid] = row
             if len(batch) >= BATCH_SIZE:
-                flush()
-                _report(run, counts, progress)
-            elif progress:
+                flush(run=run)  # records the progress in the batch's own transaction
+            if progress:
                 progress(counts.pages, counts.chats)
             if all_older:
                 break  # this page was the overlap
-        flush()
-        _report(run, counts, progress)
+        if not flush(run=run):
+            _report(run, counts, progress)
+        elif progress:
+            progress(counts.pages, counts.chats)
     except BotPenguinError:
         # Whole, correct records read before the failure are kept.
         flush()
@@ -484,11 +485,15 @@ def _sync_kind(
 
 
 def _report(run: SyncRun, counts: _Counts, progress: ProgressCallback | None) -> None:
+    _write_progress(run, counts)
+    if progress:
+        progress(counts.pages, counts.chats)
+
+
+def _write_progress(run: SyncRun, counts: _Counts) -> None:
     SyncRun.objects.filter(pk=run.pk).update(
         progress={"pages": counts.pages, "chats": counts.chats}
     )
-    if progress:
-        progress(counts.pages, counts.chats)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -709,14 +714,20 @@ class _Writer:
 
     # --- in the calling thread ------------------------------------------------------------------
 
-    def flush(self, batch: dict[str, _Row], counts: _Counts) -> None:
-        """Upsert one batch in one short transaction, then empty it."""
+    def flush(self, batch: dict[str, _Row], counts: _Counts, run: SyncRun | None = None) -> bool:
+        """Upsert one batch in one short transaction, then empty it; with `run`, record the
+        progress in the same transaction (one commit, not two: on PostgreSQL a separate
+        autocommit UPDATE waited for the WAL flush of the batch before it, which the batch's own
+        asynchronous commit had saved). Returns whether there was anything to write."""
         if not batch:
-            return
+            return False
         rows = list(batch.values())
         batch.clear()
         with transaction.atomic():
             self._flush(rows, counts)
+            if run is not None:
+                _write_progress(run, counts)
+        return True
 
     def _flush(self, rows: list[_Row], counts: _Counts) -> None:
         quote = connection.ops.quote_name

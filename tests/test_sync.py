@@ -376,6 +376,38 @@ def test_hostile_values_are_stored_as_given_and_clipped_to_the_columns(botpengui
     assert LeadTag.objects.filter(lead=lead).count() == 2
 
 
+def test_every_character_copy_escapes_is_stored_exactly(botpenguin):
+    """PostgreSQL writes rows through COPY text: each character COPY treats specially must come
+    back as it was sent, in plain and JSON columns alike, on insert and on update."""
+    special = "back\\slash\\N tab\tnew\nline cr\r bs\b ff\f vt\v \\t «ünï» 😀 \\u0041"
+    chat = make_chat(8)
+    details = chat["profile"]["userDetails"]
+    details["name"] = special
+    details["contact"]["email"] = "\\N"
+    details["tags"] = [special, "\\"]
+    details["attributes"] = [{"key": special, "value": special}]
+    chat["profile"]["notes"] = [{"_id": "n1", "title": special, "description": "\\"}]
+    other = make_chat(9)
+    other["profile"]["userDetails"]["name"] = special
+    sync_leads(kinds=["lead"], client=ScriptedClient({"lead": [[chat, other]]}))
+
+    lead = Lead.objects.get(uuid=chat["uuid"])
+    assert lead.name == special and lead.email == "\\N"
+    assert lead.tags == [special, "\\"]
+    assert lead.attributes == [{"key": special, "value": special}]
+    assert lead.notes[0]["title"] == special and lead.notes[0]["description"] == "\\"
+    assert lead.raw["profile"]["userDetails"]["name"] == special
+    assert sorted(LeadTag.objects.filter(lead=lead).values_list("name", flat=True)) == sorted(
+        [special, "\\"]
+    )
+    assert Lead.objects.get(uuid=other["uuid"]).name == special
+    # Changed at BotPenguin: the update path (rows made again by the writer) stores it too.
+    chat["updatedAt"] = _iso(BASE + timedelta(days=30))
+    details["name"] = special + "\t2"
+    sync_leads(kinds=["lead"], client=ScriptedClient({"lead": [[chat, other]]}))
+    assert Lead.objects.get(uuid=chat["uuid"]).name == special + "\t2"
+
+
 def test_an_error_after_some_pages_keeps_the_pages_before(botpenguin):
     client = ScriptedClient(
         {"lead": [[make_chat(1), make_chat(2)], Unavailable("BotPenguin is unavailable: HTTP 503")]}
