@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from leads import counting
+from leads import counting, db_statistics
 from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import BotPenguinError
 from leads.botpenguin.records import ChatRecord, ParseError, parse_chat
@@ -331,6 +331,7 @@ def _sync_leased(
             marks[kind] = previous.isoformat()
     _finish(run, counts, marks=marks, marked_missing=marked)
     logger.info("Sync %s: %s", run.pk, run.summary())
+    db_statistics.refresh_after_sync(created=counts.created)  # SQLite: ~1 s per 100,000 leads
     return run
 
 
