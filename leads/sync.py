@@ -30,7 +30,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from itertools import chain
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -753,14 +752,13 @@ class _Writer:
                     "WHERE bot_id = %s AND uuid = u.uuid FOR UPDATE) AS l",
                     [uuids, self.bot_id],
                 )
-                found = cursor.fetchall()
             else:
-                found = _sqlite_execute(
+                cursor.execute(
                     f"SELECT uuid, id, raw_hash, version, change_state, tags FROM {table} "
-                    f"WHERE bot_id = ? AND uuid IN ({', '.join(['?'] * len(uuids))})",
+                    f"WHERE bot_id = %s AND uuid IN ({', '.join(['%s'] * len(uuids))})",
                     [self.bot_id, *uuids],
                 )
-            existing = {uuid: rest for uuid, *rest in found}
+            existing = {uuid: rest for uuid, *rest in cursor.fetchall()}
         # Fields with an undelivered edit keep the edited value until it is delivered.
         held_uuids = [u for u, known in existing.items() if known[3] in ("pending", "failed")]
         pending = (
@@ -848,16 +846,16 @@ class _Writer:
                 )
                 ids.update((uuid, pk) for pk, uuid in cursor.fetchall())
             else:
-                slots = "(" + ", ".join(["?"] * len(self.columns)) + ")"
+                slots = "(" + ", ".join(["%s"] * len(self.columns)) + ")"
                 chunk_size = max(1, SQLITE_MAX_PARAMS // len(self.columns))
                 for start in range(0, len(rows), chunk_size):
                     chunk = rows[start : start + chunk_size]
-                    found = _sqlite_execute(
+                    cursor.execute(
                         f"INSERT INTO {table} ({column_list}) VALUES "
                         f"{', '.join([slots] * len(chunk))} {conflict}",
-                        list(chain.from_iterable(row.values for row in chunk)),
+                        [value for row in chunk for value in row.values],
                     )
-                    ids.update((uuid, pk) for pk, uuid in found)
+                    ids.update((uuid, pk) for pk, uuid in cursor.fetchall())
         return ids
 
     def _write_tags(self, retag: set[int], tags: list[tuple[int, str, str]]) -> None:
@@ -883,10 +881,10 @@ class _Writer:
                 chunk_size = SQLITE_MAX_PARAMS // 3
                 for start in range(0, len(tags), chunk_size):
                     chunk = tags[start : start + chunk_size]
-                    _sqlite_execute(
+                    cursor.execute(
                         f"INSERT INTO {table} ({columns}) VALUES "
-                        + ", ".join(["(?, ?, ?)"] * len(chunk)),
-                        list(chain.from_iterable(chunk)),
+                        + ", ".join(["(%s, %s, %s)"] * len(chunk)),
+                        [value for tag in chunk for value in tag],
                     )
 
 
@@ -898,21 +896,6 @@ _RECORD_FIELDS = (
     "remote_created_at", "remote_updated_at",
 )  # fmt: skip
 SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement
-
-
-def _sqlite_execute(sql: str, params: list) -> list[tuple]:
-    """Run one statement written with `?` placeholders on SQLite's own cursor and return its rows.
-
-    Django's SQLite cursor rewrites every `%s` of a statement into `?` with a regular expression
-    first: for the sync's 19,000-value statements that was a tenth of a large sync. The values
-    are already as the database stores them (see _Writer.adapt); errors are Django's as usual."""
-    with connection.wrap_database_errors:
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
-        finally:
-            cursor.close()
 
 
 def _tags_changed(stored: object, tags: list[str]) -> bool:
