@@ -224,10 +224,7 @@ def bench_status_edit(runs: int) -> dict:
             http_ms.append((time.perf_counter() - started) * 1000)
 
     try:
-        settings.BOTPENGUIN_API_URL = url
-        settings.BOTPENGUIN_API_TOKEN = "bench"
-        settings.BOTPENGUIN_BOT_ID = "sync-bot"
-        settings.BOTPENGUIN_CUSTOMER_ID = "sync-customer"
+        use_sandbox(url)
         clear_sync_bot()
         sync_leads(full=True, concurrency=2)
         leads = list(Lead.objects.filter(bot_id="sync-bot", is_lead=True).order_by("id")[:40])
@@ -274,6 +271,14 @@ def clear_sync_bot() -> None:
         ids._raw_delete(ids.db)
 
 
+def use_sandbox(url: str) -> None:
+    """Point this process's BotPenguin settings at the bench's sandbox."""
+    settings.BOTPENGUIN_API_URL = url
+    settings.BOTPENGUIN_API_TOKEN = "bench"
+    settings.BOTPENGUIN_BOT_ID = "sync-bot"
+    settings.BOTPENGUIN_CUSTOMER_ID = "sync-customer"
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -301,14 +306,11 @@ def bench_sync_latency(latency_chats: int) -> dict:
     from leads.sync import sync_leads
 
     results = {}
-    port = 18765
+    port = free_port()
     box = start_sandbox(chats=latency_chats, page_size=20, latency_ms=100, port=port)
     url = f"http://127.0.0.1:{port}"
     try:
-        settings.BOTPENGUIN_API_URL = url
-        settings.BOTPENGUIN_API_TOKEN = "bench"
-        settings.BOTPENGUIN_BOT_ID = "sync-bot"
-        settings.BOTPENGUIN_CUSTOMER_ID = "sync-customer"
+        use_sandbox(url)
         clear_sync_bot()
         started = time.monotonic()
         with BotPenguinClient(ClientConfig(url, "bench", "sync-bot", "sync-customer")) as client:
@@ -345,7 +347,7 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
     """Throughput and peak RSS of `sync_leads --full` in a process of its own over `chats` chats
     at zero latency and page size 100 (the sandbox in another process; a fresh mirror each time).
     With `repeat` > 1: the median time and the largest peak RSS."""
-    port = 18765
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     box = start_sandbox(chats=chats, page_size=100, latency_ms=0, port=port)
     times: list[float] = []

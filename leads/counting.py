@@ -83,13 +83,17 @@ class CachedCountPaginator(Paginator):
         super().__init__(*args, **kwargs)
         self.cache_key = cache_key
 
+    def _queryset(self) -> QuerySet | None:
+        # django-tables2 hands over its BoundRows, whose .data.data is the queryset
+        object_list = self.object_list
+        queryset = getattr(getattr(object_list, "data", None), "data", object_list)
+        return queryset if isinstance(queryset, QuerySet) else None
+
     @cached_property
     def count(self) -> int:
-        object_list = self.object_list
-        # django-tables2 hands over its BoundRows, whose .data.data is the queryset
-        queryset = getattr(getattr(object_list, "data", None), "data", object_list)
-        if not isinstance(queryset, QuerySet):
-            return len(object_list)
+        queryset = self._queryset()
+        if queryset is None:
+            return len(self.object_list)
         key = self.cache_key
         if key is None:
             try:
@@ -100,14 +104,13 @@ class CachedCountPaginator(Paginator):
 
     def page(self, number):
         page = super().page(number)
-        rows = page.object_list
-        sliced = getattr(rows, "data", None)  # django-tables2's BoundRows of a sliced queryset
-        if isinstance(sliced, QuerySet) and sliced.query.low_mark >= DEEP_PAGE_OFFSET:
-            everything = sliced._chain()
-            everything.query.clear_limits()
-            ids = sliced.values("pk")  # same filters, order and slice: an index-only scan
+        queryset = self._queryset()
+        bottom = (page.number - 1) * self.per_page
+        if queryset is not None and bottom >= DEEP_PAGE_OFFSET:
+            ids = queryset.values("pk")[bottom : bottom + self.per_page]  # index-only scan
+            rows = page.object_list  # BoundRows: keep its table, swap its data
             page.object_list = type(rows)(
-                data=everything.filter(pk__in=Subquery(ids)), table=rows.table,
+                data=queryset.filter(pk__in=Subquery(ids)), table=rows.table,
                 pinned_data=rows.pinned_data,
             )  # fmt: skip
         return page

@@ -38,6 +38,10 @@ def filter_until_day(queryset: QuerySet, name: str, value) -> QuerySet:
     return queryset.filter(**{f"{name}__lt": _day_start(value + timedelta(days=1))})
 
 
+# The rowids of the leads whose name, email or phone holds a phrase (SQLite's FTS5 trigram index).
+SEARCH_MATCHES = "SELECT rowid FROM leads_lead_search WHERE leads_lead_search MATCH %s"
+
+
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_q",
@@ -73,22 +77,13 @@ class LeadFilter(django_filters.FilterSet):
             return queryset
         if connection.vendor == "sqlite" and len(value) >= 3:
             phrase = '"' + value.replace('"', '""') + '"'
-            matches = RawSQL(
-                "SELECT rowid FROM leads_lead_search WHERE leads_lead_search MATCH %s", [phrase]
-            )
             if self.many_matches:
                 # SQLite would fetch every match by rowid and sort them all; when the search is
                 # known to match many rows, walking the list's ordered index and testing each
                 # row against the matches stops after a page (`+id`: not through the rowid).
-                return queryset.filter(
-                    RawSQL(
-                        '+"leads_lead"."id" IN (SELECT rowid FROM leads_lead_search '
-                        "WHERE leads_lead_search MATCH %s)",
-                        [phrase],
-                        output_field=BooleanField(),
-                    )
-                )
-            return queryset.filter(id__in=matches)
+                walk = f'+"leads_lead"."id" IN ({SEARCH_MATCHES})'
+                return queryset.filter(RawSQL(walk, [phrase], output_field=BooleanField()))
+            return queryset.filter(id__in=RawSQL(SEARCH_MATCHES, [phrase]))
         return queryset.filter(
             Q(name__icontains=value) | Q(email__icontains=value) | Q(phone__icontains=value)
         )

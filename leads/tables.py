@@ -64,13 +64,18 @@ STATUS_BADGES = {
 }
 
 
-def status_badge(lead: Lead) -> str:
+def status_badge_html(lead: Lead | LeadRow) -> str:
+    """The status as a coloured badge; plain text, escaped."""
     if not lead.status:
-        return mark_safe(NO_STATUS_BADGE)
-    return mark_safe(
+        return NO_STATUS_BADGE
+    return (
         STATUS_BADGES.get(lead.status)
         or f'<span class="badge text-bg-light status-badge">{esc(lead.status_label)}</span>'
     )
+
+
+def status_badge(lead: Lead) -> str:
+    return mark_safe(status_badge_html(lead))
 
 
 def avatar_html(lead: Lead | LeadRow) -> str:
@@ -215,7 +220,7 @@ class LeadTable(tables.Table):
             f'href="{p["detail"][0]}{path_uuid}{p["detail"][1]}{p["suffix"]}">{label}</a>{missing}</div></td>'
             f'<td{td.get("email", "")}><span title="{email}">{email}</span></td>'
             f"<td{td.get('phone', '')}>{esc(record.phone_display)}</td>"
-            f'<td><div class="d-flex flex-column gap-1"><div>{STATUS_BADGES.get(record.status) or status_badge(record)} '
+            f'<td><div class="d-flex flex-column gap-1"><div>{status_badge_html(record)} '
             f'{change_badge(record)}</div><select name="status" class="form-select form-select-sm '
             f'js-row-status" aria-label="Status" hx-post="{p["status"][0]}{path_uuid}{p["status"][1]}" '
             f'hx-trigger="change" hx-target="closest tr" hx-swap="outerHTML" '

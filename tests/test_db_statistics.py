@@ -21,17 +21,12 @@ def uuid_lookup_plan() -> str:
 
 
 def forget_statistics() -> None:
-    if db_statistics.analyzed_rows() is None and not _has_stat_table():
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM sqlite_stat1")
-        cursor.execute("ANALYZE sqlite_master")  # makes the planner reload what is left
-
-
-def _has_stat_table() -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
-        return cursor.fetchone() is not None
+        if cursor.fetchone() is None:
+            return
+        cursor.execute("DELETE FROM sqlite_stat1")
+        cursor.execute("ANALYZE sqlite_master")  # makes the planner reload what is left
 
 
 def test_a_sync_that_grows_the_mirror_analyzes_it_and_a_uuid_lookup_uses_the_index(botpenguin):
