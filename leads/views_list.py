@@ -64,12 +64,16 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         params = self.request.GET
         if not params.get("q") or params.get(self.export_trigger_param):
             return False
-        count = counting.peek("count", counting.params_key(params, without=CONTROL_PARAMS))
+        count = counting.peek("count", self.count_key())
         try:
             page = max(1, int(params.get("page", 1)))
         except ValueError:
             page = 1
         return isinstance(count, int) and count >= 10 * page * per_page(params)
+
+    def count_key(self) -> str:
+        """What the matching count is cached under: the filter parameters (see counting)."""
+        return counting.params_key(self.request.GET, without=CONTROL_PARAMS)
 
     def get_table_class(self):
         if self.request.GET.get(self.export_trigger_param):
@@ -85,7 +89,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         return {
             "per_page": per_page(self.request.GET),
             "paginator_class": CachedCountPaginator,
-            "cache_key": counting.params_key(self.request.GET, without=CONTROL_PARAMS),
+            "cache_key": self.count_key(),
         }
 
     def get_export_filename(self, export_format):
