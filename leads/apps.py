@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
@@ -18,7 +19,11 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self) -> None:
-        from leads import signals  # noqa: F401  (login / password-change hooks)
+        from leads import pg_timestamps, signals  # noqa: F401  (signals: login / password hooks)
+
+        connection_created.connect(
+            pg_timestamps.on_connection_created, dispatch_uid="leads.pg_timestamps"
+        )
 
         # After django.contrib.auth's own post_migrate handler has made the permissions.
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="leads.ensure_roles")

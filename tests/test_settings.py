@@ -149,3 +149,49 @@ def test_a_shared_cache_from_cache_url_is_seen_by_every_process():
     assert _run(["shell", "-v", "0", "-c", write], DEBUG="true", CACHE_URL=url).returncode == 0
     result = _run(["shell", "-v", "0", "-c", read], DEBUG="true", CACHE_URL=url)
     assert result.stdout.strip() == "42", result.stderr
+
+
+@pytest.mark.django_db
+def test_postgresql_reads_timestamps_with_the_c_loader_and_django_s_results():
+    """leads.pg_timestamps: the list reads three timestamps a row; Django's Python loader
+    parsed each in ~6 µs. The C loader must give exactly what Django's did: aware datetimes
+    in UTC, to the microsecond, through the ORM (models and values_list) and raw cursors."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from psycopg.pq import Format
+
+    from leads.models import Lead
+    from tests.factories import make_lead
+
+    oid = connection.connection.adapters.types["timestamptz"].oid
+    assert connection.connection.adapters.get_loader(oid, Format.TEXT).__name__ == (
+        "UtcTimestamptzLoader"
+    )
+    moment = datetime(
+        2026, 3, 29, 1, 59, 59, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30))
+    )
+    lead = make_lead(1, remote_updated_at=moment, last_message_at=None)
+    fetched = Lead.objects.get(pk=lead.pk)
+    assert fetched.remote_updated_at == moment and fetched.remote_updated_at.tzinfo is UTC
+    assert fetched.last_message_at is None
+    (value,) = Lead.objects.filter(pk=lead.pk).values_list("remote_updated_at", flat=True)
+    assert value == moment and value.tzinfo is UTC and value.microsecond == 123456
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT remote_updated_at FROM leads_lead WHERE id = %s", [lead.pk])
+        assert cursor.fetchone()[0] == moment
+
+
+@pytest.mark.django_db
+def test_postgresql_keeps_django_s_loader_when_the_session_is_not_in_utc():
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from leads import pg_timestamps
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'Asia/Kolkata'")
+        try:
+            assert pg_timestamps.install(connection) is False
+        finally:
+            cursor.execute("SET TIME ZONE 'UTC'")
