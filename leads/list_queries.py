@@ -1,6 +1,7 @@
 """Reads for the list: the filtered queryset, per-status counts, neighbours, tag suggestions."""
 
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import QueryDict
 
@@ -56,23 +57,24 @@ def status_counts(params: QueryDict) -> dict[str, int]:
 
 def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None]:
     """(previous uuid, next uuid) of `lead` within the list's current filter and default order
-    (newest updated first, then highest id). Each step is a range scan on the list's index: a
-    tie on the timestamp first, else the nearest timestamp."""
-    queryset = matching(params)
+    (newest updated first, then highest id). Each side is one range scan on the list's index,
+    from `lead`'s place: a row-value comparison, which both databases seek an index with."""
     when = lead.remote_updated_at
     if when is None:
         return None, None
+    queryset = matching(params) if params else base_queryset(params)
+    place = [connection.ops.adapt_datetimefield_value(when), lead.id]
 
-    def first(qs: QuerySet[Lead], *order: str) -> str | None:
-        return qs.order_by(*order).values_list("uuid", flat=True).first()
+    def first(op: str, *order: str) -> str | None:
+        beyond = f'("leads_lead"."remote_updated_at", "leads_lead"."id") {op} (%s, %s)'
+        return (
+            queryset.extra(where=[beyond], params=place)
+            .order_by(*order)
+            .values_list("uuid", flat=True)
+            .first()
+        )
 
-    previous = first(queryset.filter(remote_updated_at=when, id__gt=lead.id), "id") or first(
-        queryset.filter(remote_updated_at__gt=when), "remote_updated_at", "id"
-    )
-    following = first(queryset.filter(remote_updated_at=when, id__lt=lead.id), "-id") or first(
-        queryset.filter(remote_updated_at__lt=when), *DEFAULT_ORDER
-    )
-    return previous, following
+    return first(">", "remote_updated_at", "id"), first("<", *DEFAULT_ORDER)
 
 
 TAG_SUGGESTIONS_SECONDS = 60

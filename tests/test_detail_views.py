@@ -394,6 +394,36 @@ def test_previous_and_next_with_equal_update_times(agent_client, botpenguin):
     assert f'href="/leads/{newer.uuid}/" id="prev-lead"' in html
 
 
+def test_previous_and_next_with_microseconds_and_ties_take_one_index_seek_each():
+    """Each side is one query that seeks the list's index from the lead's place (row values),
+    ties on the timestamp broken by id, microseconds compared as the ORM stores them."""
+    from datetime import timedelta
+
+    from django.http import QueryDict
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.list_queries import neighbours
+    from tests.factories import BASE
+
+    tie = BASE + timedelta(microseconds=500_001)
+    older = make_lead(1, remote_updated_at=BASE + timedelta(microseconds=500_000))
+    a, b, c = (make_lead(n, remote_updated_at=tie) for n in (2, 3, 4))
+    newer = make_lead(5, remote_updated_at=tie + timedelta(microseconds=1))
+    closed = make_lead(6, remote_updated_at=tie, status="CLOSED")  # filtered out by status
+    with CaptureQueriesContext(connection) as ctx:
+        assert neighbours(lead=b, params=QueryDict("status=OPEN")) == (c.uuid, a.uuid)
+    assert len(ctx.captured_queries) == 2
+    assert neighbours(lead=a, params=QueryDict("")) == (b.uuid, older.uuid)
+    assert neighbours(lead=c, params=QueryDict("status=OPEN")) == (newer.uuid, b.uuid)
+    assert neighbours(lead=newer, params=QueryDict("")) == (None, closed.uuid)
+    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+    for query in ctx.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute(prefix + query["sql"])
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "lead_kind_status" in plan and ("Sort" not in plan and "TEMP B-TREE" not in plan)
+
+
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL only: SQLite skip-scans the old index"
 )
