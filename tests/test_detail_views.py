@@ -436,3 +436,34 @@ def test_a_lead_is_looked_up_by_uuid_through_an_index_that_starts_with_it():
         cursor.execute("EXPLAIN SELECT id FROM leads_lead WHERE uuid = %s", ["x"])
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "lead_unique_uuid_bot" in plan and "Index Cond: ((uuid)::text = 'x'" in plan, plan
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {"attr-TOTAL_FORMS": "3", "attr-INITIAL_FORMS": "1", "attr-MIN_NUM_FORMS": "0",
+            "attr-MAX_NUM_FORMS": "1000"}],
+)  # fmt: skip
+def test_the_attribute_formset_counters_are_django_s_management_form(data):
+    """The page writes the formset's counters itself (rendering the management form through the
+    widget templates cost 3 ms); they must be what Django's management form holds."""
+    from leads.forms import AttributeFormSet
+    from leads.templatetags.leads_extras import management_form
+
+    initial = [{"key": "plan", "value": "gold"}]
+    formset = AttributeFormSet(data, initial=initial, prefix="attr")
+    assert management_form(formset) == str(formset.management_form)
+
+
+def test_field_errors_are_escaped_under_the_field():
+    from django import forms
+
+    from leads.templatetags.leads_extras import field_errors
+
+    class Form(forms.Form):
+        name = forms.CharField(max_length=3)
+
+    form = Form({"name": "<b>long</b>"})
+    assert not form.is_valid()
+    html = field_errors(form["name"])
+    assert html.startswith('<div class="invalid-feedback d-block">Ensure this value has at most 3')
+    assert field_errors(Form({"name": "ok"})["name"]) == ""
