@@ -81,23 +81,32 @@ def lease_seconds() -> float:
 
 def claim(lead_id: int) -> str | None:
     """Take the lead's delivery lease; returns the owner token, or None if someone holds it."""
+    with bookkeeping():
+        return take_lease(lead_id)
+
+
+def take_lease(lead_id: int) -> str | None:
+    """claim() within the caller's transaction (an edit takes the lease as it is recorded)."""
     owner = uuidlib.uuid4().hex
     now = timezone.now()
-    with bookkeeping():
-        taken = Lead.objects.filter(
-            Q(delivery_lease_until__isnull=True) | Q(delivery_lease_until__lt=now), pk=lead_id
-        ).update(
-            delivery_lease_until=now + timedelta(seconds=lease_seconds()),
-            delivery_lease_owner=owner,
-        )
+    taken = Lead.objects.filter(
+        Q(delivery_lease_until__isnull=True) | Q(delivery_lease_until__lt=now), pk=lead_id
+    ).update(
+        delivery_lease_until=now + timedelta(seconds=lease_seconds()),
+        delivery_lease_owner=owner,
+    )
     return owner if taken else None
 
 
 def release(lead_id: int, owner: str) -> None:
     with bookkeeping():
-        Lead.objects.filter(pk=lead_id, delivery_lease_owner=owner).update(
-            delivery_lease_until=None, delivery_lease_owner=""
-        )
+        _drop_lease(lead_id, owner)
+
+
+def _drop_lease(lead_id: int, owner: str) -> None:
+    Lead.objects.filter(pk=lead_id, delivery_lease_owner=owner).update(
+        delivery_lease_until=None, delivery_lease_owner=""
+    )
 
 
 def change_state_values(lead_id: int) -> dict:
@@ -120,20 +129,37 @@ def refresh_change_state(lead_id: int) -> None:
 
 def deliver_lead(
     lead_id: int, *, client: BotPenguinClient | None = None, now: datetime | None = None,
-    force: bool = False,
+    force: bool = False, owner: str | None = None,
 ) -> Outcome:  # fmt: skip
-    """Try to deliver a lead's due pending changes in one PUT. Safe to call from anywhere."""
-    owner = claim(lead_id)
+    """Try to deliver a lead's due pending changes in one PUT. Safe to call from anywhere.
+    `owner`: the lease, when the caller already took it (take_lease); released here."""
+    owner = owner or claim(lead_id)
     if owner is None:
         return Outcome(lead_id, "busy")
+    lease = _Lease(lead_id, owner)
     try:
-        return _deliver_claimed(lead_id, client=client, now=now or timezone.now(), force=force)
+        return _deliver_claimed(lead_id, client=client, now=now or timezone.now(), force=force,
+                                lease=lease)  # fmt: skip
     finally:
-        release(lead_id, owner)
+        if not lease.released:
+            release(lead_id, owner)
+
+
+@dataclass
+class _Lease:
+    lead_id: int
+    owner: str
+    released: bool = False
+
+    def drop(self) -> None:
+        """Give the lease back inside the caller's bookkeeping transaction (one commit less);
+        should that transaction roll back, deliver_lead() still releases it."""
+        _drop_lease(self.lead_id, self.owner)
+        transaction.on_commit(lambda: setattr(self, "released", True))
 
 
 def _deliver_claimed(
-    lead_id: int, *, client: BotPenguinClient | None, now: datetime, force: bool
+    lead_id: int, *, client: BotPenguinClient | None, now: datetime, force: bool, lease: _Lease
 ) -> Outcome:
     changes = list(
         LeadChange.objects.filter(lead_id=lead_id, state__in=LeadChange.OPEN_STATES)
@@ -162,7 +188,7 @@ def _deliver_claimed(
             client = get_client(read_timeout=settings.BOTPENGUIN_EDIT_TIMEOUT, retries=0)
         client.put_lead(body)
     except BotPenguinError as e:
-        return _record_failure(lead_id, changes, e)
+        return _record_failure(lead_id, changes, e, lease)
     finally:
         if own_client and client is not None:
             client.close()
@@ -182,6 +208,7 @@ def _deliver_claimed(
             )
             later_fields |= own
         refresh_change_state(lead_id)
+        lease.drop()
     logger.info("Delivered %d change(s) of lead %s in one PUT", len(changes), lead_id)
     return Outcome(lead_id, "delivered", change_ids=ids)
 
@@ -193,7 +220,9 @@ def describe_error(error: BotPenguinError) -> str:
     return str(error)
 
 
-def _record_failure(lead_id: int, changes: list[LeadChange], error: BotPenguinError) -> Outcome:
+def _record_failure(
+    lead_id: int, changes: list[LeadChange], error: BotPenguinError, lease: _Lease
+) -> Outcome:
     message = describe_error(error)
     status = getattr(error, "status", None)
     ids = tuple(c.pk for c in changes)
@@ -219,6 +248,7 @@ def _record_failure(lead_id: int, changes: list[LeadChange], error: BotPenguinEr
                 )
             state = "failed"
         refresh_change_state(lead_id)
+        lease.drop()
     logger.info("Delivery for lead %s: %s (%s)", lead_id, state, message)
     return Outcome(lead_id, state, message, ids)
 

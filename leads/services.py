@@ -372,8 +372,11 @@ def _apply(
             state=LeadChange.State.PENDING,
         )
         _write_fields(current, wanted)
-    if try_now:
-        outcome = _deliver_now(current.pk)
+        # The delivery lease, in the same commit as the edit. None: another process is
+        # delivering this lead's changes right now; the worker sends this one next.
+        lease = delivery.take_lease(current.pk) if try_now else None
+    if lease:
+        outcome = _deliver_now(current.pk, owner=lease)
         if outcome.state == "failed" and change.pk in outcome.change_ids:
             _undo_refused(change, outcome.message)
             lead.refresh_from_db()  # the caller's object shows what the mirror holds again
@@ -385,8 +388,9 @@ def _apply(
     return change
 
 
-def _deliver_now(lead_id: int) -> delivery.Outcome:
-    outcome = delivery.deliver_lead(lead_id, force=True)
+def _deliver_now(lead_id: int, *, owner: str | None = None) -> delivery.Outcome:
+    """Deliver the lead's pending changes now (`owner`: the lease, if already taken)."""
+    outcome = delivery.deliver_lead(lead_id, force=True, owner=owner)
     if outcome.state in ("pending", "busy"):
         schedule_delivery(lead_id)
     return outcome

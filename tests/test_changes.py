@@ -322,12 +322,23 @@ def test_scheduler_queues_sync_delivery_and_heartbeat(botpenguin, settings):
     assert SyncRun.objects.get().state == "succeeded"
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
-def test_the_edit_commits_durably_and_only_delivery_bookkeeping_does_not_wait(
-    agent_client, botpenguin
-):
-    """On PostgreSQL the lease and delivered marks skip the WAL flush (losing them in a crash
-    only means the PUT is sent again); the transaction that records the edit never does."""
+def _transactions(queries) -> list[list[str]]:
+    """The statements of each transaction (BEGIN … COMMIT) among captured queries."""
+    transactions, current = [], None
+    for sql in (q["sql"] for q in queries):
+        if sql in ("BEGIN", "BEGIN IMMEDIATE"):
+            current = []
+        elif sql == "COMMIT":
+            transactions.append(current)
+            current = None
+        elif current is not None:
+            current.append(sql)
+    return transactions
+
+
+def test_an_inline_edit_takes_two_transactions_and_gives_the_lease_back(agent_client, botpenguin):
+    """The edit and the delivery lease commit together; the delivered marks and the lease's
+    release commit together after the PUT (four commits before: lease and release apart)."""
     lead = make_lead(1, sandbox=botpenguin.sandbox)
     with CaptureQueriesContext(connection) as ctx:
         response = agent_client.post(
@@ -336,19 +347,57 @@ def test_the_edit_commits_durably_and_only_delivery_bookkeeping_does_not_wait(
             headers={"HX-Request": "true"},
         )
     assert response.status_code == 200 and botpenguin.sandbox.puts()[-1].body["status"] == "CLOSED"
-    transactions, current = [], None
-    for sql in (q["sql"] for q in ctx.captured_queries):
-        if sql == "BEGIN":
-            current = []
-        elif sql == "COMMIT":
-            transactions.append(current)
-            current = None
-        elif current is not None:
-            current.append(sql)
+    recording, delivered = _transactions(ctx.captured_queries)
+    assert any('INSERT INTO "leads_leadchange"' in q for q in recording)
+    assert any('"delivery_lease_owner" = ' in q and "UPDATE" in q for q in recording)
+    assert any("'delivered'" in q for q in delivered)
+    assert any("\"delivery_lease_owner\" = ''" in q for q in delivered)
+    lead.refresh_from_db()
+    assert lead.delivery_lease_owner == "" and lead.delivery_lease_until is None
+    assert lead.change_state == "" and LeadChange.objects.get(lead=lead).state == "delivered"
+
+
+def test_an_edit_while_a_worker_delivers_the_lead_is_queued_for_the_worker(botpenguin, user):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    owner = delivery.claim(lead.pk)  # a worker is sending this lead's changes
+    change = services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    assert change.state == "pending" and botpenguin.sandbox.puts() == []
+    lead.refresh_from_db()
+    assert lead.delivery_lease_owner == owner and lead.change_state == "pending"
+    delivery.release(lead.pk, owner)
+    assert delivery.deliver_lead(lead.pk, force=True).state == "delivered"
+    assert botpenguin.sandbox.puts()[-1].body["status"] == "REVIEW"
+
+
+def test_a_failed_delivery_gives_the_lease_back(botpenguin, user):
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    botpenguin.sandbox.fail_puts = True
+    change = services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    assert change.state == "pending"
+    lead.refresh_from_db()
+    assert lead.delivery_lease_owner == "" and lead.delivery_lease_until is None
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="synchronous_commit is PostgreSQL's")
+def test_the_edit_commits_durably_and_only_delivery_bookkeeping_does_not_wait(
+    agent_client, botpenguin
+):
+    """On PostgreSQL the delivered marks and the lease's release skip the WAL flush (losing
+    them in a crash only means the PUT is sent again); the transaction that records the edit
+    (and takes the lease) never does."""
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    with CaptureQueriesContext(connection) as ctx:
+        response = agent_client.post(
+            f"/leads/{lead.uuid}/row-status/",
+            {"status": "CLOSED", "version": lead.version},
+            headers={"HX-Request": "true"},
+        )
+    assert response.status_code == 200 and botpenguin.sandbox.puts()[-1].body["status"] == "CLOSED"
+    transactions = _transactions(ctx.captured_queries)
     recording = [t for t in transactions if any('INSERT INTO "leads_leadchange"' in q for q in t)]
     assert len(recording) == 1
     assert not any("synchronous_commit" in q for q in recording[0])
     relaxed = [t for t in transactions if t and "synchronous_commit TO OFF" in t[0]]
-    # take the lease, mark the change delivered, give the lease back
-    assert len(relaxed) == 3, transactions
+    # mark the change delivered and give the lease back, in one transaction
+    assert len(relaxed) == 1 and len(transactions) == 2, transactions
     assert LeadChange.objects.get(lead=lead).state == "delivered"
