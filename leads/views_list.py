@@ -21,6 +21,9 @@ from leads.permissions import TRIAGE, VIEW, PermissionRequiredMixin, permission_
 from leads.tables import LIST_FIELDS, LeadExportTable, LeadTable
 
 CONTROL_PARAMS = list_queries.CONTROL_PARAMS
+DATE_FILTERS = ("updated_after", "updated_before", "created_after", "created_before")
+# The keyboard shortcuts' help: "1 Open, 2 In progress, …" (keys 1–6 set a row's status).
+STATUS_KEYS = ", ".join(f"{n} {label}" for n, (_value, label) in enumerate(Status.choices, 1))
 
 
 def filter_query_string(params: QueryDict) -> str:
@@ -119,6 +122,8 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
             all_tab_url="?" + urlencode(base),
             active_statuses=params.getlist("status"),
             statuses=Status.choices,
+            status_keys=STATUS_KEYS,
+            date_fields=[context["filter"].form[name] for name in DATE_FILTERS],
             export_csv="?" + (query + "&" if query else "") + "_export=csv",
             export_xlsx="?" + (query + "&" if query else "") + "_export=xlsx",
             table_html=context["table"].html(params),
