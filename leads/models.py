@@ -155,7 +155,10 @@ class LeadTag(models.Model):
     rewritten whenever the list changes (by the sync or a service).
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tag_rows")
+    # No index of its own: the unique (lead, key) index serves lookups by lead.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="tag_rows", db_index=False
+    )
     name = models.CharField(max_length=255)
     key = models.CharField(max_length=255, help_text="casefolded name, for matching")
 

@@ -513,3 +513,13 @@ def test_a_deep_page_fetched_through_its_ids_shows_the_same_rows(agent_client, m
     assert deep == plain and len(deep) > 0
     rows_sql = [q["sql"] for q in ctx.captured_queries if "OFFSET 25" in q["sql"]]
     assert len(rows_sql) == 1 and '."id" IN (SELECT' in rows_sql[0], rows_sql
+
+
+def test_tag_rows_have_no_index_on_lead_alone():
+    """The unique (lead_id, key) index serves lookups by lead (and answers a tag filter's probe
+    by itself); a separate lead_id index only cost the sync a write per tag row (0008)."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "leads_leadtag")
+    indexed = sorted(tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"])
+    assert ("lead_id",) not in indexed
+    assert ("lead_id", "key") in indexed and ("key", "lead_id") in indexed
