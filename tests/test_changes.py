@@ -336,9 +336,9 @@ def _transactions(queries) -> list[list[str]]:
     return transactions
 
 
-def test_an_inline_edit_takes_two_transactions_and_gives_the_lease_back(agent_client, botpenguin):
-    """The edit and the delivery lease commit together; the delivered marks and the lease's
-    release commit together after the PUT (four commits before: lease and release apart)."""
+def _inline_edit(agent_client, botpenguin) -> tuple[Lead, list[list[str]]]:
+    """A status edit from the list (htmx), delivered at once; the lead and the statements of
+    each transaction the request ran."""
     lead = make_lead(1, sandbox=botpenguin.sandbox)
     with CaptureQueriesContext(connection) as ctx:
         response = agent_client.post(
@@ -347,7 +347,14 @@ def test_an_inline_edit_takes_two_transactions_and_gives_the_lease_back(agent_cl
             headers={"HX-Request": "true"},
         )
     assert response.status_code == 200 and botpenguin.sandbox.puts()[-1].body["status"] == "CLOSED"
-    recording, delivered = _transactions(ctx.captured_queries)
+    return lead, _transactions(ctx.captured_queries)
+
+
+def test_an_inline_edit_takes_two_transactions_and_gives_the_lease_back(agent_client, botpenguin):
+    """The edit and the delivery lease commit together; the delivered marks and the lease's
+    release commit together after the PUT (four commits before: lease and release apart)."""
+    lead, transactions = _inline_edit(agent_client, botpenguin)
+    recording, delivered = transactions
     assert any('INSERT INTO "leads_leadchange"' in q for q in recording)
     assert any('"delivery_lease_owner" = ' in q and "UPDATE" in q for q in recording)
     assert any("'delivered'" in q for q in delivered)
@@ -385,15 +392,7 @@ def test_the_edit_commits_durably_and_only_delivery_bookkeeping_does_not_wait(
     """On PostgreSQL the delivered marks and the lease's release skip the WAL flush (losing
     them in a crash only means the PUT is sent again); the transaction that records the edit
     (and takes the lease) never does."""
-    lead = make_lead(1, sandbox=botpenguin.sandbox)
-    with CaptureQueriesContext(connection) as ctx:
-        response = agent_client.post(
-            f"/leads/{lead.uuid}/row-status/",
-            {"status": "CLOSED", "version": lead.version},
-            headers={"HX-Request": "true"},
-        )
-    assert response.status_code == 200 and botpenguin.sandbox.puts()[-1].body["status"] == "CLOSED"
-    transactions = _transactions(ctx.captured_queries)
+    lead, transactions = _inline_edit(agent_client, botpenguin)
     recording = [t for t in transactions if any('INSERT INTO "leads_leadchange"' in q for q in t)]
     assert len(recording) == 1
     assert not any("synchronous_commit" in q for q in recording[0])
