@@ -41,6 +41,9 @@ def filter_until_day(queryset: QuerySet, name: str, value) -> QuerySet:
 # The rowids of the leads whose name, email or phone holds a phrase (SQLite's FTS5 trigram index).
 SEARCH_MATCHES = "SELECT rowid FROM leads_lead_search WHERE leads_lead_search MATCH %s"
 
+# The date filters (LeadFilter's day_filter fields), in the order the list shows them.
+DATE_FILTERS = ("updated_after", "updated_before", "created_after", "created_before")
+
 
 class LeadFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(

@@ -33,7 +33,10 @@ def filtered(params: QueryDict) -> LeadFilter:
 
 
 def matching(params: QueryDict) -> QuerySet[Lead]:
-    """Every lead the params' filter matches (for "all N matching" bulk actions)."""
+    """Every lead the params' filter matches (for "all N matching" bulk actions). Without any
+    filter parameter that is the kind's base queryset, without building a FilterSet."""
+    if not any(name in LeadFilter.base_filters for name in params):
+        return base_queryset(params)
     lead_filter = filtered(params)
     if not lead_filter.is_valid():
         return Lead.objects.none()
@@ -62,7 +65,7 @@ def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None
     when = lead.remote_updated_at
     if when is None:
         return None, None
-    queryset = matching(params) if params else base_queryset(params)
+    queryset = matching(params)
     place = [connection.ops.adapt_datetimefield_value(when), lead.id]
 
     def first(op: str, *order: str) -> str | None:

@@ -96,6 +96,7 @@ ProgressCallback = Callable[[int, int], None]  # (pages read, chats read)
 # it over and marks the crashed run failed.
 
 SYNC_LEASE_PK = 1
+RENEW_EVERY = 15.0  # seconds
 
 
 def sync_lease_seconds() -> float:
@@ -155,9 +156,6 @@ class SyncLeaseHandle:
         SyncLease.objects.filter(pk=SYNC_LEASE_PK, owner=self.owner).update(
             owner="", expires_at=None
         )
-
-
-RENEW_EVERY = 15.0  # seconds
 
 
 def take_sync_lease(*, holder: str, run: SyncRun | None = None) -> SyncLeaseHandle:
@@ -469,8 +467,8 @@ def _sync_kind(
             if all_older:
                 break  # this page was the overlap
         if not flush(run=run):
-            _report(run, counts, progress)
-        elif progress:
+            _write_progress(run, counts)  # nothing left to write: record the progress alone
+        if progress:
             progress(counts.pages, counts.chats)
     except BotPenguinError:
         # Whole, correct records read before the failure are kept.
@@ -482,12 +480,6 @@ def _sync_kind(
         if mark is not None and mark > newest:
             newest = mark
         counts.marks[kind] = newest.isoformat()
-
-
-def _report(run: SyncRun, counts: _Counts, progress: ProgressCallback | None) -> None:
-    _write_progress(run, counts)
-    if progress:
-        progress(counts.pages, counts.chats)
 
 
 def _write_progress(run: SyncRun, counts: _Counts) -> None:

@@ -238,7 +238,7 @@ class LeadTable(tables.Table):
             f"<td{td.get('tags', '')}>{tags}</td>"
             f'<td{td.get("agent_id", "")}><span title="{agent}">{agent}</span></td>'
             f"<td{td.get('last_message', '')}>{message}</td>"
-            f"<td{td.get('remote_updated_at', '')}>{_when(record.remote_updated_at, p['tz'])}</td>"
+            f"<td{td.get('remote_updated_at', '')}>{_when(record.remote_updated_at, tz)}</td>"
         )
         return f'<tr data-uuid="{uuid}" tabindex="-1">{cells}</tr>'
 
@@ -270,9 +270,10 @@ class LeadTable(tables.Table):
                 header = f'<a href="{link(sort)}">{header}</a>'
             head.append(f'<th{" " + attrs if attrs else ""} scope="col">{header}</th>')
         page = getattr(self, "page", None)
-        body = self.rows_html() if (page is None or page.object_list) else ""
         if page is not None and not page.object_list:
             body = f'<tr><td colspan="{len(self.columns)}">{esc(self.empty_text)}</td></tr>'
+        else:
+            body = self.rows_html()
         table = (
             f"<table {AttributeDict(self.attrs).as_html()}><thead><tr>{''.join(head)}</tr></thead>"
             f"<tbody>{body}</tbody></table>"

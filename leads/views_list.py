@@ -14,14 +14,13 @@ from django_tables2.export.views import ExportMixin
 from leads import counting, list_queries, services
 from leads.botpenguin.records import STATUS_LABELS
 from leads.counting import CachedCountPaginator
-from leads.filters import PER_PAGE_CHOICES, LeadFilter
+from leads.filters import DATE_FILTERS, PER_PAGE_CHOICES, LeadFilter
 from leads.forms import BulkActionForm
 from leads.models import Lead, Status
 from leads.permissions import TRIAGE, VIEW, PermissionRequiredMixin, permission_required
 from leads.tables import LIST_FIELDS, LeadExportTable, LeadTable
 
 CONTROL_PARAMS = list_queries.CONTROL_PARAMS
-DATE_FILTERS = ("updated_after", "updated_before", "created_after", "created_before")
 # The keyboard shortcuts' help: "1 Open, 2 In progress, …" (keys 1–6 set a row's status).
 STATUS_KEYS = ", ".join(f"{n} {label}" for n, (_value, label) in enumerate(Status.choices, 1))
 

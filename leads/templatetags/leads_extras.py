@@ -40,15 +40,10 @@ def management_form(formset) -> str:
     """The formset's four counters as hidden inputs, the values Django's management_form holds,
     without rendering a form through the widget templates (3 ms of the detail page)."""
     form = formset.management_form
+    counters = [form[name] for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS",
+                                        "MAX_NUM_FORMS")]  # fmt: skip
     return format_html_join(
         "",
         '<input type="hidden" name="{}" value="{}" id="{}">',
-        (
-            (
-                form[name].html_name,
-                form[name].value() if form[name].value() is not None else "",
-                form[name].auto_id,
-            )
-            for name in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")
-        ),
+        ((f.html_name, "" if (v := f.value()) is None else v, f.auto_id) for f in counters),
     )
