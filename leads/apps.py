@@ -19,7 +19,7 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self) -> None:
-        from leads import pg_timestamps, signals  # noqa: F401  (signals: login / password hooks)
+        from leads import pg_timestamps, signals  # noqa: F401  (signals: login / password / sync hooks)
 
         connection_created.connect(
             pg_timestamps.on_connection_created, dispatch_uid="leads.pg_timestamps"

@@ -8,9 +8,9 @@ from leads import selectors
 
 def frame(request: HttpRequest) -> dict:
     """Lazy, and cached on the request: templates rendered inside a page (the table) run the
-    context processors again, and the frame must cost at most one query per request."""
+    context processors again, and the frame must cost at most one query per request (none while the last sync is cached)."""
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return {}
     if not hasattr(request, "_frame_last_sync"):
-        request._frame_last_sync = SimpleLazyObject(selectors.last_sync)
+        request._frame_last_sync = SimpleLazyObject(selectors.frame_last_sync)
     return {"frame_last_sync": request._frame_last_sync}

@@ -36,33 +36,18 @@ EDITABLE_FIELDS = (
 )
 
 
-class LeadDisplay:
-    """How a chat is shown: shared by the model and the list's light rows (leads.tables.LeadRow),
-    which need the uuid, name, email, status, phone, dial_code and picture fields."""
-
-    def __str__(self) -> str:
-        return self.name or self.email or self.uuid
-
-    @property
-    def status_label(self) -> str:
-        return STATUS_LABELS.get(self.status, "—")
-
-    @property
-    def phone_display(self) -> str:
-        return f"{self.dial_code} {self.phone}".strip() if self.phone else ""
-
-    @property
-    def picture_url(self) -> str:
-        """The picture only when it is an http(s) URL: never javascript:, data: or worse."""
-        return safe_http_url(self.picture)
-
-    @property
-    def initials(self) -> str:
-        parts = [p for p in (self.name or self.email or "?").split() if p]
-        return "".join(p[0] for p in parts[:2]).upper() or "?"
+def phone_text(dial_code: str, phone: str) -> str:
+    """A phone number as shown: "+91 98765 43210", or "" without a number."""
+    return f"{dial_code} {phone}".strip() if phone else ""
 
 
-class Lead(LeadDisplay, models.Model):
+def initials_of(name: str, email: str) -> str:
+    """Up to two initials for an avatar, from the name (else the email); "?" without either."""
+    parts = (name or email or "?").split()
+    return "".join(p[0] for p in parts[:2]).upper() or "?"
+
+
+class Lead(models.Model):
     """One BotPenguin chat user (a lead, or a non-lead chat), as last seen or last written."""
 
     # Identity
@@ -146,6 +131,26 @@ class Lead(LeadDisplay, models.Model):
             models.Index(fields=["is_lead", "name"], name="lead_kind_name"),
             models.Index(fields=["change_state"], name="lead_change_state"),
         ]
+
+    def __str__(self) -> str:
+        return self.name or self.email or self.uuid
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, "—")
+
+    @property
+    def phone_display(self) -> str:
+        return phone_text(self.dial_code, self.phone)
+
+    @property
+    def picture_url(self) -> str:
+        """The picture only when it is an http(s) URL: never javascript:, data: or worse."""
+        return safe_http_url(self.picture)
+
+    @property
+    def initials(self) -> str:
+        return initials_of(self.name, self.email)
 
 
 class LeadTag(models.Model):

@@ -1,11 +1,14 @@
-"""Login hook: the session's idle clock starts; a user holding a one-time password (from `createagent`) must change it first."""
+"""Login hook: the session's idle clock starts; a user holding a one-time password (from `createagent`) must change it first.
+A SyncRun saved: the frame's cached last sync is dropped."""
 
 import time
 
 from django.contrib.auth.signals import user_logged_in
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from leads.models import PasswordChangeRequired
+from leads import selectors
+from leads.models import PasswordChangeRequired, SyncRun
 
 MUST_CHANGE_PASSWORD = "must_change_password"
 TOUCH_KEY = "_touched"  # when the session's idle expiry was last renewed (leads.middleware)
@@ -18,3 +21,10 @@ def flag_one_time_password(sender, request, user, **kwargs) -> None:
     request.session[TOUCH_KEY] = int(time.time())  # the login itself saves the session
     if PasswordChangeRequired.objects.filter(user=user).exists():
         request.session[MUST_CHANGE_PASSWORD] = True
+
+
+@receiver(post_save, sender=SyncRun, dispatch_uid="leads.forget_frame_last_sync")
+def forget_frame_last_sync(sender, **kwargs) -> None:
+    """A sync started or ended: the frame's cached last sync is out of date (in this process;
+    elsewhere it lasts at most selectors.FRAME_SYNC_SECONDS)."""
+    selectors.forget_frame_last_sync()

@@ -3,21 +3,28 @@ value that comes from the API goes through esc() (HTML escaping, quotes included
 
 import functools
 import html
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote, urlencode
 
 import django_tables2 as tables
+from django.db import connection
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.urls import get_script_prefix, reverse
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
-from django.utils.timezone import get_current_timezone, localtime
+from django.utils.timezone import get_current_timezone
 from django_tables2.templatetags.django_tables2 import table_page_range
 from django_tables2.utils import AttributeDict
 
-from leads.models import Lead, LeadChange, LeadDisplay, Status
+from leads import list_queries
+from leads.botpenguin.records import STATUS_LABELS
+from leads.botpenguin.safety import safe_http_url
+from leads.models import Lead, LeadChange, Status, initials_of, phone_text
 from leads.services import SAVED_PENDING
 
 STATUS_COLOURS = {
@@ -41,21 +48,17 @@ def clip(text: str, length: int) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
 
 
-# What a row shows (LeadTable.row_html), and nothing else: the list fetches these as tuples
-# (values_list), which costs half of what building a model instance per row does.
+# What a row shows (LeadTable.row_html), and nothing else, in this order: the list fetches these
+# straight from the database (list_queries.page_rows), without a model instance or Django's
+# per-value conversion for each, which cost more than rendering the row.
 LIST_FIELDS = ("id", "uuid", "name", "email", "phone", "dial_code", "picture", "status",
                "agent_id", "tags", "last_message_at", "last_message_by", "last_message_text",
                "remote_updated_at", "missing_since", "version", "change_state")  # fmt: skip
 
 
-class LeadRow(LeadDisplay):
-    """One row of the list: LIST_FIELDS of a lead, with the model's display properties."""
-
-    __slots__ = LIST_FIELDS
-
-    def __init__(self, values: tuple):
-        for name, value in zip(LIST_FIELDS, values, strict=True):
-            setattr(self, name, value)
+def list_values(lead: Lead) -> tuple:
+    """A lead as the list's rows hold it (LIST_FIELDS), for rendering one row."""
+    return tuple(getattr(lead, name) for name in LIST_FIELDS)
 
 
 NO_STATUS_BADGE = '<span class="badge text-bg-light border">No status</span>'
@@ -65,24 +68,24 @@ STATUS_BADGES = {
 }
 
 
-def status_badge_html(lead: Lead | LeadRow) -> str:
+def status_badge_html(status: str) -> str:
     """The status as a coloured badge; plain text, escaped."""
-    if not lead.status:
+    if not status:
         return NO_STATUS_BADGE
     return (
-        STATUS_BADGES.get(lead.status)
-        or f'<span class="badge text-bg-light status-badge">{esc(lead.status_label)}</span>'
+        STATUS_BADGES.get(status)
+        or f'<span class="badge text-bg-light status-badge">{esc(STATUS_LABELS.get(status, "—"))}</span>'
     )
 
 
 def status_badge(lead: Lead) -> str:
-    return mark_safe(status_badge_html(lead))
+    return mark_safe(status_badge_html(lead.status))
 
 
-def avatar_html(lead: Lead | LeadRow) -> str:
+def avatar_html(picture: str, name: str, email: str) -> str:
     """The picture (an http(s) URL only) or the initials; plain text, escaped."""
-    initials = esc(lead.initials)
-    if url := lead.picture_url:
+    initials = esc(initials_of(name, email))
+    if url := safe_http_url(picture):
         return (
             f'<img class="avatar" src="{esc(url)}" alt="" loading="lazy" '
             f'referrerpolicy="no-referrer" data-initials="{initials}">'
@@ -98,23 +101,36 @@ FAILED_BADGE = mark_safe(
     '<span class="badge text-bg-danger change-badge" title="BotPenguin refused an edit: open the '
     'lead to retry or discard it">Failed</span>'
 )
+CHANGE_BADGES = {"pending": PENDING_BADGE, "failed": FAILED_BADGE}
 
 
 def change_badge(lead: Lead) -> str:
-    if lead.change_state == "pending":
-        return PENDING_BADGE
-    if lead.change_state == "failed":
-        return FAILED_BADGE
-    return ""
+    return CHANGE_BADGES.get(lead.change_state, "")
 
 
-def _when(value, tz=None) -> str:
-    return localtime(value, tz).strftime("%d %b %Y %H:%M") if value else ""
+MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def as_row(record: Lead | LeadRow | tuple) -> Lead | LeadRow:
-    """A record of the list's queryset: a tuple of LIST_FIELDS (values_list), or a lead."""
-    return LeadRow(record) if isinstance(record, tuple) else record
+def _is_utc(tz: tzinfo) -> bool:
+    return tz is UTC or getattr(tz, "key", None) == "UTC"
+
+
+def _when(value: datetime | str | None, tz: tzinfo | None = None) -> str:
+    """A moment as the tables show it ("05 Oct 2026 14:03"), in `tz` (the current time zone).
+
+    `value` may also be a timestamp as SQLite stores it ("2026-10-05 14:03:59.123456", naive, in
+    the connection's time zone), as the list's rows hold it; in UTC, as by default, it is only
+    rearranged."""
+    if not value:
+        return ""
+    tz = tz or get_current_timezone()
+    if isinstance(value, str):
+        db_tz = connection.timezone
+        if _is_utc(tz) and _is_utc(db_tz) and len(value) >= 16:
+            return f"{value[8:10]} {MONTHS[int(value[5:7])]} {value[:4]} {value[11:16]}"
+        value = datetime.fromisoformat(value).replace(tzinfo=db_tz)
+    value = value.astimezone(tz)
+    return f"{value.day:02d} {MONTHS[value.month]} {value.year:04d} {value.hour:02d}:{value.minute:02d}"
 
 
 @functools.cache
@@ -192,59 +208,73 @@ class LeadTable(tables.Table):
             "tz": get_current_timezone(),
         }
 
-    def row_html(self, record: Lead | LeadRow) -> str:
-        return mark_safe(self._row_text(record))
+    def row_html(self, lead: Lead) -> str:
+        return mark_safe(self._row_text(list_values(lead)))
 
-    def _row_text(self, record: Lead | LeadRow) -> str:
+    def _row_text(self, values: tuple) -> str:
+        """One row from its LIST_FIELDS values (as list_queries.page_rows or list_values give
+        them: tags may still be JSON text, timestamps SQLite's text)."""
+        (_id, uuid, name, email, phone, dial_code, picture, status, agent_id, tags,
+         last_message_at, last_message_by, last_message_text, remote_updated_at, missing_since,
+         version, change_state) = values  # fmt: skip
         p = self._row_parts
         td, tz = p["td"], p["tz"]
-        uuid = esc(record.uuid)
-        path_uuid = esc(quote(record.uuid, safe=""))
-        label = esc(clip(record.name or record.email or record.uuid, 60))
-        missing = (
-            ' <span class="badge text-bg-secondary">missing</span>' if record.missing_since else ""
-        )
-        error = self.row_errors.get(record.uuid)
+        path_uuid = esc(quote(uuid, safe=""))
+        uuid_text = esc(uuid)
+        label = esc(clip(name or email or uuid, 60))
+        missing = ' <span class="badge text-bg-secondary">missing</span>' if missing_since else ""
         note = ""
-        if error:
+        if self.row_errors and (error := self.row_errors.get(uuid)):
             tone = "text-warning-emphasis" if error == SAVED_PENDING else "text-danger"
             note = f'<div class="{tone} row-error" role="alert">{esc(error)}</div>'
-        tags = " ".join(
+        if isinstance(tags, str):
+            tags = json.loads(tags)
+        chips = " ".join(
             f'<span class="badge rounded-pill text-bg-light border tag-chip">{esc(t)}</span>'
-            for t in record.tags[:6]
+            for t in tags[:6]
         )
-        if record.last_message_at or record.last_message_text:
+        if last_message_at or last_message_text:
             message = (
-                f'<div class="text-muted">{_when(record.last_message_at, tz)} · '
-                f"{esc(record.last_message_by)}</div>"
-                f'<div class="text-truncate">{esc(clip(record.last_message_text, 80))}</div>'
+                f'<div class="text-muted">{_when(last_message_at, tz)} · '
+                f"{esc(last_message_by)}</div>"
+                f'<div class="text-truncate">{esc(clip(last_message_text, 80))}</div>'
             )
         else:
             message = "—"
-        email, agent = esc(record.email), esc(record.agent_id)
-        cells = (
+        avatar = avatar_html(picture, name, email)
+        email, agent = esc(email), esc(agent_id)
+        return (
+            f'<tr data-uuid="{uuid_text}" tabindex="-1">'
             f'<td{td.get("selected", "")}><input class="form-check-input" type="checkbox" '
-            f'name="selected" value="{uuid}" form="bulk-form" aria-label="Select"></td>'
-            f'<td><div class="d-flex align-items-center gap-2">{avatar_html(record)}<a class="lead-link" '
-            f'href="{p["detail"][0]}{path_uuid}{p["detail"][1]}{p["suffix"]}">{label}</a>{missing}</div></td>'
+            f'name="selected" value="{uuid_text}" form="bulk-form" aria-label="Select"></td>'
+            f'<td><div class="d-flex align-items-center gap-2">{avatar}'
+            f'<a class="lead-link" href="{p["detail"][0]}{path_uuid}{p["detail"][1]}{p["suffix"]}">'
+            f"{label}</a>{missing}</div></td>"
             f'<td{td.get("email", "")}><span title="{email}">{email}</span></td>'
-            f"<td{td.get('phone', '')}>{esc(record.phone_display)}</td>"
-            f'<td><div class="d-flex flex-column gap-1"><div>{status_badge_html(record)} '
-            f'{change_badge(record)}</div><select name="status" class="form-select form-select-sm '
-            f'js-row-status" aria-label="Status" hx-post="{p["status"][0]}{path_uuid}{p["status"][1]}" '
-            f'hx-trigger="change" hx-target="closest tr" hx-swap="outerHTML" '
-            f'hx-include="#lead-table-query" hx-vals=\'{{"version": {int(record.version)}}}\'>'
-            f"{p['options'].get(record.status, p['options'][''])}</select>{note}</div></td>"
-            f"<td{td.get('tags', '')}>{tags}</td>"
+            f"<td{td.get('phone', '')}>{esc(phone_text(dial_code, phone))}</td>"
+            f'<td><div class="d-flex flex-column gap-1"><div>{status_badge_html(status)} '
+            f'{CHANGE_BADGES.get(change_state, "")}</div><select name="status" class="form-select '
+            f'form-select-sm js-row-status" aria-label="Status" '
+            f'hx-post="{p["status"][0]}{path_uuid}{p["status"][1]}" hx-trigger="change" '
+            f'hx-target="closest tr" hx-swap="outerHTML" hx-include="#lead-table-query" '
+            f"""hx-vals='{{"version": {int(version)}}}'>"""
+            f"{p['options'].get(status, p['options'][''])}</select>{note}</div></td>"
+            f"<td{td.get('tags', '')}>{chips}</td>"
             f'<td{td.get("agent_id", "")}><span title="{agent}">{agent}</span></td>'
             f"<td{td.get('last_message', '')}>{message}</td>"
-            f"<td{td.get('remote_updated_at', '')}>{_when(record.remote_updated_at, tz)}</td>"
+            f"<td{td.get('remote_updated_at', '')}>{_when(remote_updated_at, tz)}</td></tr>"
         )
-        return f'<tr data-uuid="{uuid}" tabindex="-1">{cells}</tr>'
 
-    def rows_html(self) -> str:
-        rows = self.page.object_list if hasattr(self, "page") else self.rows
-        return mark_safe("".join(self._row_text(as_row(row.record)) for row in rows))
+    def rows_html(self, rows: list[tuple]) -> str:
+        return "".join(map(self._row_text, rows))
+
+    def page_values(self) -> list[tuple]:
+        """The current page's rows (all rows without a page) as LIST_FIELDS tuples."""
+        page = getattr(self, "page", None)
+        data = page.object_list.data if page is not None else self.data.data
+        if isinstance(data, QuerySet):
+            return list_queries.page_rows(data)
+        return [row if isinstance(row, tuple) else list_values(row) for row in data]
 
     def html(self, params: QueryDict) -> str:
         """The whole table: header with sort links, rows, pagination; the markup of
@@ -269,11 +299,11 @@ class LeadTable(tables.Table):
                 sort = {self.prefixed_order_by_field: alias, self.prefixed_page_field: None}
                 header = f'<a href="{link(sort)}">{header}</a>'
             head.append(f'<th{" " + attrs if attrs else ""} scope="col">{header}</th>')
-        page = getattr(self, "page", None)
-        if page is not None and not page.object_list:
-            body = f'<tr><td colspan="{len(self.columns)}">{esc(self.empty_text)}</td></tr>'
+        rows = self.page_values()
+        if rows:
+            body = self.rows_html(rows)
         else:
-            body = self.rows_html()
+            body = f'<tr><td colspan="{len(self.columns)}">{esc(self.empty_text)}</td></tr>'
         table = (
             f"<table {AttributeDict(self.attrs).as_html()}><thead><tr>{''.join(head)}</tr></thead>"
             f"<tbody>{body}</tbody></table>"

@@ -96,6 +96,25 @@ def test_sync_now_runs_the_sync_in_the_background(client, admin_user, botpenguin
     assert "Last sync" in status and "every 1s" not in status
 
 
+def test_the_frames_last_sync_is_cached_but_a_saved_run_shows_at_once(client, user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(user)
+    assert "Never synced" in client.get("/leads/").content.decode()
+    with CaptureQueriesContext(connection) as ctx:
+        client.get("/leads/")
+    assert not any("leads_syncrun" in q["sql"] for q in ctx.captured_queries)
+    # A sync that starts (or ends) saves its run: the frame shows it on the next page.
+    run = SyncRun.objects.create(state="running", progress={"pages": 2, "chats": 40})
+    assert "pages 2, chats 40" in client.get("/leads/").content.decode()
+    # Progress written by update() (the sync's batches) is not a save: the frame keeps its copy
+    # for at most FRAME_SYNC_SECONDS, while the status it renders polls the uncached one.
+    SyncRun.objects.filter(pk=run.pk).update(progress={"pages": 9, "chats": 180})
+    assert "pages 2, chats 40" in client.get("/leads/").content.decode()
+    assert "pages 9, chats 180" in client.get("/sync/status/").content.decode()
+
+
 def test_sync_status_polls_while_a_sync_runs(client, admin_user):
     run = SyncRun.objects.create(state="running", progress={"pages": 3, "chats": 60})
     take_sync_lease(holder="someone", run=run)

@@ -180,7 +180,8 @@ def test_sort_links_keep_the_filters_and_go_back_to_page_one(agent_client):
 
 
 def test_a_list_row_is_the_row_an_inline_edit_renders(agent_client, botpenguin):
-    """The list renders rows from tuples (LeadRow), the inline edit from the model: same HTML."""
+    """The list renders rows from the database's tuples, the inline edit from the model: same
+    HTML."""
     lead = make_lead(
         7, name="Zoë <b>", email="z@example.org", tags=["vip", "<i>"], agent_id="agent-1",
         picture="https://cdn.example.org/p.png", last_message_text="x" * 100,
@@ -203,8 +204,9 @@ def test_counts_are_shared_by_the_same_filters_in_any_order(agent_client):
     agent_client.get("/leads/?tag=hot&status=OPEN&per_page=25")
     with CaptureQueriesContext(connection) as ctx:
         response = agent_client.get("/leads/?per_page=50&status=OPEN&tag=hot&sort=name")
-    # session, user, rows, last sync: both counts come from the first request's cache entries
-    assert len(ctx.captured_queries) == 4, [q["sql"] for q in ctx.captured_queries]
+    # session, user, rows: both counts and the frame's last sync come from the first request's
+    # cache entries
+    assert len(ctx.captured_queries) == 3, [q["sql"] for q in ctx.captured_queries]
     assert "5 matching" in response.content.decode()
 
 
@@ -232,9 +234,10 @@ def test_a_fixed_number_of_queries_whatever_the_page_size(agent_client):
                 response = agent_client.get(f"/leads/?per_page={per_page}&tag=a&status=OPEN")
             assert len(uuids_on_page(response)) == per_page
             bucket.append(len(ctx.captured_queries))
-    # session, user, rows, last sync + (until cached) the matching count and the status counts
+    # session, user, rows + (until cached) the frame's last sync, the matching count and the
+    # status counts
     assert uncached == [6, 6], [q["sql"] for q in ctx.captured_queries]
-    assert cached == [4, 4]
+    assert cached == [3, 3]
 
 
 def test_hostile_values_are_escaped_and_bad_pictures_never_reach_src(agent_client):
