@@ -3,6 +3,8 @@
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.contrib.humanize.templatetags.humanize import intcomma
+from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -39,6 +41,18 @@ def per_page(params: QueryDict) -> int:
     except ValueError:
         return PER_PAGE_CHOICES[0]
     return value if value in PER_PAGE_CHOICES else PER_PAGE_CHOICES[0]
+
+
+def _field_state(field: BoundField) -> dict:
+    """What the filter form shows of one field: what the person typed (kept when invalid)."""
+    value = field.value()
+    return {
+        "name": field.html_name,
+        "id": field.auto_id,
+        "label": field.label,
+        "value": "" if value is None else str(value),
+        "errors": list(field.errors),
+    }
 
 
 class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, FilterView):
@@ -107,22 +121,43 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         non_lead = list_queries.is_non_lead(params)
         base = {"type": "non-lead"} if non_lead else {}
         counts = list_queries.status_counts(params)
+        active = params.getlist("status")
+        form = context["filter"].form
+        chosen = per_page(params)
+        # Plain strings for the template: a template resolves, localizes and escapes every
+        # variable it prints, which for this page's few dozen values cost more than its rows.
         context.update(
             non_lead=non_lead,
             heading="Other chats" if non_lead else "Leads",
+            match_count=intcomma(context["table"].paginator.count),
             filter_query=query,
-            per_page=per_page(params),
-            per_page_choices=PER_PAGE_CHOICES,
-            status_counts=counts,
-            status_tabs=[
-                (value, label, "?" + urlencode({**base, "status": value}), counts.get(value, 0))
-                for value, label in Status.choices
+            per_page=str(chosen),
+            per_page_options=[(str(n), n == chosen) for n in PER_PAGE_CHOICES],
+            kept_params=[
+                (key, value)
+                for key, values in params.lists()
+                if key not in ("per_page", "page")
+                for value in values
             ],
+            status_counts=counts,
+            all_count=str(counts.get("all", 0)),
+            status_tabs=[
+                (
+                    value,
+                    label,
+                    "?" + urlencode({**base, "status": value}),
+                    str(counts.get(value, 0)),
+                    value in active,
+                )
+                for value, label in Status.choices
+            ],  # fmt: skip
             all_tab_url="?" + urlencode(base),
-            active_statuses=params.getlist("status"),
+            any_status=bool(active),
             statuses=Status.choices,
             status_keys=STATUS_KEYS,
-            date_fields=[context["filter"].form[name] for name in DATE_FILTERS],
+            text_fields={name: _field_state(form[name]) for name in ("q", "tag", "agent")},
+            date_fields=[_field_state(form[name]) for name in DATE_FILTERS],
+            status_errors=list(form["status"].errors),
             export_csv="?" + (query + "&" if query else "") + "_export=csv",
             export_xlsx="?" + (query + "&" if query else "") + "_export=xlsx",
             table_html=context["table"].html(params),
