@@ -1,5 +1,7 @@
 """The list's filters. Every filter lives in the query string, so a filtered view is a URL."""
 
+import copy
+import functools
 from datetime import datetime, time, timedelta
 
 import django_filters
@@ -15,14 +17,38 @@ from leads.models import Lead, LeadChange, LeadTag, Status
 PER_PAGE_CHOICES = (25, 50, 100)
 
 
+class _Shared:
+    """A filter copied shallowly for each request's filter set. django-filter deep-copies every
+    filter, widget and choices included, for every request (a tenth of a list page); a request
+    only sets the copy's own attributes (model, parent, its field), never what it shares."""
+
+    def __deepcopy__(self, memo):
+        new = copy.copy(self)
+        if new.method is not None:
+            new.method = new.method  # its FilterMethod must call the copy's parent, not ours
+        return new
+
+
+class CharFilter(_Shared, django_filters.CharFilter):
+    pass
+
+
+class DateFilter(_Shared, django_filters.DateFilter):
+    pass
+
+
+class MultipleChoiceFilter(_Shared, django_filters.MultipleChoiceFilter):
+    pass
+
+
 def _day_start(value) -> datetime:
     return timezone.make_aware(datetime.combine(value, time.min))
 
 
-def day_filter(field_name: str, label: str, *, after: bool) -> django_filters.DateFilter:
+def day_filter(field_name: str, label: str, *, after: bool) -> DateFilter:
     """A date input that filters `field_name` from the start of that day (after=True) or up
     to its end, in the site's time zone; a range on the column, so an index can serve it."""
-    return django_filters.DateFilter(
+    return DateFilter(
         field_name=field_name,
         label=label,
         method=filter_from_day if after else filter_until_day,
@@ -46,18 +72,18 @@ DATE_FILTERS = ("updated_after", "updated_before", "created_after", "created_bef
 
 
 class LeadFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(
+    q = CharFilter(
         method="filter_q",
         label="Search",
         widget=forms.TextInput(
             attrs={"placeholder": "Name, email or phone  ( / )", "type": "search"}
         ),
     )
-    status = django_filters.MultipleChoiceFilter(
+    status = MultipleChoiceFilter(
         choices=Status.choices, widget=forms.CheckboxSelectMultiple, distinct=False
     )
-    tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=255)
-    agent = django_filters.CharFilter(
+    tag = CharFilter(method="filter_tag", label="Tag", max_length=255)
+    agent = CharFilter(
         method="filter_agent", label="Agent", help_text='"none" for unassigned', max_length=255
     )
     updated_after = day_filter("remote_updated_at", "Updated from", after=True)
@@ -71,6 +97,11 @@ class LeadFilter(django_filters.FilterSet):
 
     # Set by the list when its cached count says the search matches many rows (see filter_q).
     many_matches = False
+
+    def get_form_class(self):
+        """The same form class for every request: django-filter builds a new class, and a new
+        field for every filter, each time."""
+        return _form_class(type(self))
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Substring search over name, email and phone, through the search index (see
@@ -104,6 +135,17 @@ class LeadFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(agent_id="" if value == "none" else value)
+
+
+@functools.cache
+def _form_class(filterset_class: type[django_filters.FilterSet]) -> type:
+    """What FilterSet.get_form_class() builds, once per filter set class."""
+    fields = {}
+    for name, base in filterset_class.base_filters.items():
+        filter_ = copy.deepcopy(base)  # a field is built from a filter bound to the model
+        filter_.model = filterset_class._meta.model
+        fields[name] = filter_.field
+    return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
 
 
 class ChangeFilter(django_filters.FilterSet):

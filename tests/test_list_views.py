@@ -526,3 +526,43 @@ def test_tag_rows_have_no_index_on_lead_alone():
     indexed = sorted(tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"])
     assert ("lead_id",) not in indexed
     assert ("lead_id", "key") in indexed and ("key", "lead_id") in indexed
+
+
+def test_filter_sets_share_their_form_class_but_not_their_state():
+    """LeadFilter copies its filters shallowly and builds its form class once (leads.filters):
+    two requests' filter sets must still filter, validate and keep what was typed apart."""
+    from django.http import QueryDict
+
+    from leads.filters import LeadFilter
+    from leads.list_queries import base_queryset
+
+    make_lead(1, name="Meera Iyer", tags=["vip"])
+    make_lead(2, name="Arjun Rao", tags=["cold"])
+    first = LeadFilter(QueryDict("tag=vip&updated_after=not-a-date"), queryset=base_queryset({}))
+    second = LeadFilter(QueryDict("tag=cold&q=arjun"), queryset=base_queryset({}))
+    assert type(first.form) is type(second.form)
+    assert first.filters["tag"] is not second.filters["tag"]
+    assert first.filters["tag"].parent is first and second.filters["tag"].parent is second
+    # Method filters (tag, q) call their own filter set; errors and typed values stay apart.
+    assert not first.is_valid() and "updated_after" in first.errors
+    assert first.form["updated_after"].value() == "not-a-date"
+    assert second.is_valid() and not second.errors
+    assert [lead.name for lead in second.qs] == ["Arjun Rao"]
+    assert LeadFilter.base_filters["tag"].__dict__.get("parent") is None
+
+
+def test_lead_tables_share_columns_but_not_their_sorting():
+    """LeadTable's columns are shared between tables (not deep-copied per table): one table's
+    sort must not show in another's header."""
+    from django.http import QueryDict
+
+    from leads.tables import LeadTable
+
+    make_lead(1)
+    by_name = LeadTable(Lead.objects.all(), order_by="name")
+    plain = LeadTable(Lead.objects.all())
+    assert by_name.columns["name"].column is plain.columns["name"].column
+    assert "asc" in by_name.columns["name"].attrs["th"]["class"]
+    assert "asc" not in plain.columns["name"].attrs["th"].get("class", "")
+    assert 'class="asc orderable"' in by_name.html(QueryDict("sort=name"))
+    assert "asc orderable" not in plain.html(QueryDict(""))
