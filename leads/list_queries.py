@@ -46,8 +46,9 @@ def matching(params: QueryDict) -> QuerySet[Lead]:
 
 def page_rows(queryset: QuerySet) -> list[tuple]:
     """A page of the list, a values_list() queryset, as the database driver returns its rows:
-    without Django's per-value converters (on SQLite, timestamps stay text and JSON stays JSON
-    text; leads.tables renders either), which cost more than the query for 100 rows."""
+    without Django's per-value converters (on SQLite, JSON stays JSON text and timestamps come
+    naive, in the connection's time zone; leads.tables renders either), which cost more than the
+    query for 100 rows."""
     try:
         sql, params = queryset.query.sql_with_params()
     except EmptyResultSet:

@@ -566,3 +566,19 @@ def test_lead_tables_share_columns_but_not_their_sorting():
     assert "asc" not in plain.columns["name"].attrs["th"].get("class", "")
     assert 'class="asc orderable"' in by_name.html(QueryDict("sort=name"))
     assert "asc orderable" not in plain.html(QueryDict(""))
+
+
+def test_the_list_shows_times_in_the_sites_time_zone(agent_client, settings):
+    """The rows come straight from the database (naive timestamps on SQLite, aware on
+    PostgreSQL): both are shown in TIME_ZONE, as the inline edit's row shows them."""
+    from datetime import UTC, datetime
+
+    from leads.tables import LeadTable
+
+    settings.TIME_ZONE = "Asia/Kolkata"
+    moment = datetime(2026, 10, 5, 23, 50, tzinfo=UTC)
+    lead = make_lead(1, remote_updated_at=moment, last_message_at=moment, last_message_text="hi")
+    html = agent_client.get("/leads/").content.decode()
+    row = re.search(r'<tr data-uuid="[^"]+".*?</tr>', html, re.S).group(0)
+    assert row.count("06 Oct 2026 05:20") == 2, row  # UTC+5:30, the next day
+    assert LeadTable([lead]).row_html(lead) == row
