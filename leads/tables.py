@@ -112,14 +112,14 @@ def change_badge(lead: Lead) -> str:
 MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def _when(value: datetime | None, tz: tzinfo | None = None) -> str:
+def _when(value: datetime | None, tz: tzinfo | None = None, db_tz: tzinfo | None = None) -> str:
     """A moment as the tables show it ("05 Oct 2026 14:03"), in `tz` (the current time zone).
-    A naive `value` is one as SQLite returns it to the list's rows: in the connection's time
-    zone (UTC unless DATABASES says otherwise)."""
+    A naive `value` is one as SQLite returns it to the list's rows: in `db_tz`, the connection's
+    time zone (UTC unless DATABASES says otherwise)."""
     if not value:
         return ""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=connection.timezone)
+        value = value.replace(tzinfo=db_tz or connection.timezone)
     value = value.astimezone(tz or get_current_timezone())
     return f"{value.day:02d} {MONTHS[value.month]} {value.year:04d} {value.hour:02d}:{value.minute:02d}"
 
@@ -165,7 +165,7 @@ class RowWriter:
         self.options, self.td = parts["options"], parts["td"]
         self.suffix = f"?{esc(query_string)}" if query_string else ""
         self.row_errors = row_errors or {}
-        self.tz = get_current_timezone()
+        self.tz, self.db_tz = get_current_timezone(), connection.timezone
         self.repeated: dict[str, str] = {}
         self.chips: dict[str, str] = {}
 
@@ -188,7 +188,7 @@ class RowWriter:
         (_id, uuid, name, email, phone, dial_code, picture, status, agent_id, tags,
          last_message_at, last_message_by, last_message_text, remote_updated_at, missing_since,
          version, change_state) = values  # fmt: skip
-        td, tz = self.td, self.tz
+        td, tz, db_tz = self.td, self.tz, self.db_tz
         if _PLAIN_UUID.fullmatch(uuid):
             path_uuid = uuid_text = uuid
         else:
@@ -204,7 +204,7 @@ class RowWriter:
         chips = " ".join([self.chip(str(t)) for t in tags[:6]])
         if last_message_at or last_message_text:
             message = (
-                f'<div class="text-muted">{_when(last_message_at, tz)} · '
+                f'<div class="text-muted">{_when(last_message_at, tz, db_tz)} · '
                 f"{self.known(last_message_by)}</div>"
                 f'<div class="text-truncate">{esc(clip(last_message_text, 80))}</div>'
             )
@@ -231,7 +231,7 @@ class RowWriter:
             f"<td{td.get('tags', '')}>{chips}</td>"
             f'<td{td.get("agent_id", "")}><span title="{agent}">{agent}</span></td>'
             f"<td{td.get('last_message', '')}>{message}</td>"
-            f"<td{td.get('remote_updated_at', '')}>{_when(remote_updated_at, tz)}</td></tr>"
+            f"<td{td.get('remote_updated_at', '')}>{_when(remote_updated_at, tz, db_tz)}</td></tr>"
         )
 
 
