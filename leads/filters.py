@@ -100,7 +100,7 @@ class LeadFilter(django_filters.FilterSet):
 
     def get_form_class(self):
         """The same form class for every request: django-filter builds a new class, and a new
-        field for every filter, each time."""
+        field for every filter, each time (see _form_class)."""
         return _form_class(type(self))
 
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
@@ -139,11 +139,12 @@ class LeadFilter(django_filters.FilterSet):
 
 @functools.cache
 def _form_class(filterset_class: type[django_filters.FilterSet]) -> type:
-    """What FilterSet.get_form_class() builds, once per filter set class."""
+    """What FilterSet.get_form_class() builds, once per filter set class. Each filter's field is
+    built here once too, on the class's own filter, and shared by every request's copy (a filter
+    only reads it; the form deep-copies its fields, as forms do)."""
     fields = {}
-    for name, base in filterset_class.base_filters.items():
-        filter_ = copy.deepcopy(base)  # a field is built from a filter bound to the model
-        filter_.model = filterset_class._meta.model
+    for name, filter_ in filterset_class.base_filters.items():
+        filter_.model = filterset_class._meta.model  # what a field's default label comes from
         fields[name] = filter_.field
     return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
 
