@@ -141,6 +141,8 @@ LOGOUT_REDIRECT_URL = "login"
 # Sessions end after SESSION_IDLE_MINUTES without activity (leads.middleware renews the expiry at
 # most once a minute while a person works; the badges' polling does not count as activity).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
+# Django's database sessions, read together with their signed-in user (one query a page).
+SESSION_ENGINE = "leads.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
 
 # Login throttling (django-axes): AXES_FAILURE_LIMIT failed logins for one username from one

@@ -13,11 +13,10 @@ from django.db.models.expressions import RawSQL
 
 
 @cache
-def _permissions_sql() -> str:
-    """A correlated subquery: the user's permissions (own and through their groups) as one
-    comma-separated string of "app_label.codename"."""
+def permissions_sql(user_id: str) -> str:
+    """A correlated subquery: the permissions (own and through groups) of the user whose id is
+    the SQL expression `user_id`, as one comma-separated string of "app_label.codename"."""
     user_model = get_user_model()
-    user_table = connection.ops.quote_name(user_model._meta.db_table)
     groups = user_model.groups.through._meta.db_table
     own = user_model.user_permissions.through._meta.db_table
     concat = "group_concat(%s, ',')" if connection.vendor == "sqlite" else "string_agg(%s, ',')"
@@ -25,28 +24,39 @@ def _permissions_sql() -> str:
     return (
         f"(SELECT {concat % value} FROM auth_permission p"
         " JOIN django_content_type ct ON ct.id = p.content_type_id"
-        f" WHERE p.id IN (SELECT permission_id FROM {own} WHERE user_id = {user_table}.id"
+        f" WHERE p.id IN (SELECT permission_id FROM {own} WHERE user_id = {user_id}"
         " UNION SELECT gp.permission_id FROM auth_group_permissions gp"
-        f" JOIN {groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = {user_table}.id))"
+        f" JOIN {groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = {user_id}))"
     )
+
+
+def attach_permissions(user, permissions: str | None) -> None:
+    """Give `user` the permissions permissions_sql() read (a superuser has them all anyway)."""
+    if not user.is_superuser:
+        user._perm_cache = {p for p in (permissions or "").split(",") if p}
 
 
 class RoleBackend(ModelBackend):
     """Django's ModelBackend, but the signed-in user's permissions come in the same query as the
-    user (every page checks a role), so a role costs no extra query per request."""
+    user (every page checks a role), so a role costs no extra query per request; and on a page
+    the session's own query has read both already (leads.sessions)."""
 
     def get_user(self, user_id):
-        user_model = get_user_model()
-        try:
-            user = user_model._default_manager.annotate(
-                _role_perms=RawSQL(_permissions_sql(), ())
-            ).get(pk=user_id)
-        except user_model.DoesNotExist:
-            return None
+        from leads.sessions import take_loaded_user
+
+        user = take_loaded_user(user_id)
+        if user is None:
+            user_model = get_user_model()
+            table = connection.ops.quote_name(user_model._meta.db_table)
+            try:
+                user = user_model._default_manager.annotate(
+                    _role_perms=RawSQL(permissions_sql(f"{table}.id"), ())
+                ).get(pk=user_id)
+            except user_model.DoesNotExist:
+                return None
+            attach_permissions(user, user._role_perms)
         if not self.user_can_authenticate(user):
             return None
-        if not user.is_superuser:
-            user._perm_cache = {p for p in (user._role_perms or "").split(",") if p}
         return user
 
     def get_all_permissions(self, user_obj, obj=None):

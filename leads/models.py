@@ -5,6 +5,7 @@ and by `leads.services` after BotPenguin accepted a PUT. Nothing else writes the
 """
 
 from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 from leads.botpenguin.records import STATUS_LABELS
@@ -314,3 +315,23 @@ class PasswordChangeRequired(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} must change their password"
+
+
+class BrowserSession(AbstractBaseSession):
+    """A browser's session (SESSION_ENGINE = "leads.sessions"): Django's session row plus the id
+    of the user signed in with it, so that every page loads its session and its user (with the
+    user's permissions) in one query (leads.sessions). Deleting a user ends their sessions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = "browser session"
+        verbose_name_plural = "browser sessions"
+
+    @classmethod
+    def get_session_store_class(cls):
+        from leads.sessions import SessionStore
+
+        return SessionStore

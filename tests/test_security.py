@@ -260,6 +260,81 @@ def test_a_role_removed_takes_effect_on_the_next_request(world, user):
     assert agent.get("/leads/").status_code == 403
 
 
+# --- sessions read with their user (leads.sessions) ---------------------------------------------
+
+
+def test_a_page_reads_its_session_and_user_in_one_query(user):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from leads.models import BrowserSession
+
+    client = Client()
+    client.force_login(user)
+    assert BrowserSession.objects.get(session_key=client.session.session_key).user == user
+    client.get("/changes/counts/")
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/changes/counts/").status_code == 200
+    session_reads = [q["sql"] for q in ctx.captured_queries if "browsersession" in q["sql"]]
+    assert len(session_reads) == 1 and "auth_user" in session_reads[0]
+    assert not any(q["sql"].startswith('SELECT "auth_user"') for q in ctx.captured_queries)
+
+
+def test_a_session_still_ends_with_its_users_password_deletion_or_deactivation(user):
+    """The user comes with the session's own query, but Django checks it as ever."""
+    from leads.models import BrowserSession
+
+    elsewhere = Client()
+    elsewhere.force_login(user)
+    user.set_password("a-new-pass-phrase-7")
+    user.save()
+    assert elsewhere.get("/leads/").status_code == 302  # signed out: the password changed
+    elsewhere.force_login(user)
+    user.is_active = False
+    user.save()
+    assert elsewhere.get("/leads/").status_code == 302
+    user.is_active = True
+    user.save()
+    elsewhere.force_login(user)
+    assert elsewhere.get("/leads/").status_code == 200
+    user.delete()
+    assert not BrowserSession.objects.exists()  # a user's sessions go with the user
+    assert elsewhere.get("/leads/").status_code == 302
+
+
+def test_the_user_a_session_read_is_taken_once_and_only_for_that_user(user, admin_user):
+    from leads.models import BrowserSession
+    from leads.sessions import SessionStore, take_loaded_user
+
+    client = Client()
+    client.force_login(user)
+    key = client.session.session_key
+    SessionStore(key).load()
+    assert take_loaded_user(admin_user.pk) is None  # another id: not this session's user
+    assert take_loaded_user(user.pk) is None  # …and asking forgot it
+    SessionStore(key).load()
+    taken = take_loaded_user(str(user.pk))  # session keys hold ids as strings
+    assert taken == user and taken.has_perm("leads.triage_lead")
+    assert take_loaded_user(user.pk) is None
+    client.logout()
+    assert not BrowserSession.objects.filter(session_key=key).exists()
+    assert SessionStore(key).load() == {} and take_loaded_user(user.pk) is None
+
+
+def test_clearsessions_removes_expired_browser_sessions(user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.models import BrowserSession
+
+    client = Client()
+    client.force_login(user)
+    BrowserSession.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
+    call_command("clearsessions")
+    assert not BrowserSession.objects.exists()
+
+
 # --- CSRF -------------------------------------------------------------------------------------
 
 
@@ -375,7 +450,7 @@ def test_behind_a_proxy_the_forwarded_address_is_the_one_counted(user, settings)
 def test_a_session_expires_after_the_idle_time_but_polling_does_not_keep_it(user, settings):
     import time
 
-    from django.contrib.sessions.models import Session
+    from leads.models import BrowserSession as Session  # noqa: N814  (Django's name for it)
 
     client = Client()
     client.force_login(user)
