@@ -1,16 +1,59 @@
 """Values every page's frame shows (navigation, last sync)."""
 
+import functools
+
 from django.http import HttpRequest
+from django.templatetags.static import static
+from django.urls import get_script_prefix, reverse
 from django.utils.functional import SimpleLazyObject
 
 from leads import selectors
 
+# The frame's links and assets, by name (url names for reverse(), paths for static()).
+FRAME_URLS = {
+    "home": "leads:home",
+    "list": "leads:list",
+    "activity": "leads:activity",
+    "change_counts": "leads:change-counts",
+    "admin": "admin:index",
+    "password_change": "password_change",
+    "logout": "logout",
+    "sync_status": "leads:sync-status",
+    "sync_now": "leads:sync-now",
+    "tag_options": "leads:tag-options",
+    "bulk": "leads:bulk",
+}
+FRAME_ASSETS = {
+    "favicon": "favicon.svg",
+    "bootstrap_css": "vendor/bootstrap/bootstrap.min.css",
+    "app_css": "css/app.css",
+    "bootstrap_js": "vendor/bootstrap/bootstrap.bundle.min.js",
+    "htmx_js": "vendor/htmx/htmx.min.js",
+    "app_js": "js/app.js",
+    "list_js": "js/list.js",
+}
+
+
+@functools.cache
+def _resolved(script_prefix: str) -> tuple[dict, dict]:
+    """FRAME_URLS and FRAME_ASSETS resolved, once per process (and URL prefix): a {% url %} or
+    {% static %} tag resolves its argument on every page, a few dozen microseconds each."""
+    return (
+        {name: reverse(url_name) for name, url_name in FRAME_URLS.items()},
+        {name: static(path) for name, path in FRAME_ASSETS.items()},
+    )
+
 
 def frame(request: HttpRequest) -> dict:
-    """Lazy, and cached on the request: templates rendered inside a page (the table) run the
-    context processors again, and the frame must cost at most one query per request (none while the last sync is cached)."""
+    """The frame's links and assets; for a signed-in person also the last sync, lazy and cached
+    on the request: templates rendered inside a page (the table) run the context processors
+    again, and the frame must cost at most one query per request (none while the last sync is
+    cached)."""
+    urls, assets = _resolved(get_script_prefix())
+    values = {"frame_assets": assets}
     if not getattr(request, "user", None) or not request.user.is_authenticated:
-        return {}
+        return values
     if not hasattr(request, "_frame_last_sync"):
         request._frame_last_sync = SimpleLazyObject(selectors.frame_last_sync)
-    return {"frame_last_sync": request._frame_last_sync}
+    values.update(frame_urls=urls, frame_last_sync=request._frame_last_sync)
+    return values
