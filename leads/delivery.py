@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
 from leads.botpenguin.client import BotPenguinClient
@@ -85,8 +85,21 @@ def claim(lead_id: int) -> str | None:
         return take_lease(lead_id)
 
 
+def free_lease(lead: Lead) -> tuple[str, dict] | None:
+    """For a lead row read under its lock (an edit's SELECT … FOR UPDATE): the owner token and
+    the field values that take the delivery lease in the caller's own UPDATE, or None if someone
+    holds it. The same rule as take_lease(), without a statement of its own: the lock keeps what
+    was read true until the caller's UPDATE."""
+    now = timezone.now()
+    if lead.delivery_lease_until is not None and lead.delivery_lease_until >= now:
+        return None
+    owner = uuidlib.uuid4().hex
+    until = now + timedelta(seconds=lease_seconds())
+    return owner, {"delivery_lease_until": until, "delivery_lease_owner": owner}
+
+
 def take_lease(lead_id: int) -> str | None:
-    """claim() within the caller's transaction (an edit takes the lease as it is recorded)."""
+    """claim() within the caller's transaction."""
     owner = uuidlib.uuid4().hex
     now = timezone.now()
     taken = Lead.objects.filter(
@@ -122,9 +135,22 @@ def change_state_values(lead_id: int) -> dict:
     return {"pending_fields": fields, "change_state": badge}
 
 
-def refresh_change_state(lead_id: int) -> None:
-    """Recompute the lead's pending fields and badge from its open changes (one query + update)."""
-    Lead.objects.filter(pk=lead_id).update(**change_state_values(lead_id))
+def refresh_change_state(lead_id: int, *, release: str | None = None) -> None:
+    """Recompute the lead's pending fields and badge from its open changes (one query + update);
+    with `release`, that owner's delivery lease is given back in the same UPDATE."""
+    values = change_state_values(lead_id)
+    if release is not None:
+        mine = Q(delivery_lease_owner=release)
+        values.update(
+            delivery_lease_until=Case(
+                When(mine, then=Value(None, output_field=DateTimeField())),
+                default=F("delivery_lease_until"),
+            ),
+            delivery_lease_owner=Case(
+                When(mine, then=Value("")), default=F("delivery_lease_owner")
+            ),
+        )
+    Lead.objects.filter(pk=lead_id).update(**values)
 
 
 def deliver_lead(
@@ -152,9 +178,10 @@ class _Lease:
     released: bool = False
 
     def drop(self) -> None:
-        """Give the lease back inside the caller's bookkeeping transaction (one commit less);
-        should that transaction roll back, deliver_lead() still releases it."""
-        _drop_lease(self.lead_id, self.owner)
+        """Refresh the lead's pending fields and badge and give the lease back, in one UPDATE
+        inside the caller's bookkeeping transaction (one commit less); should that transaction
+        roll back, deliver_lead() still releases it."""
+        refresh_change_state(self.lead_id, release=self.owner)
         transaction.on_commit(lambda: setattr(self, "released", True))
 
 
@@ -207,7 +234,6 @@ def _deliver_claimed(
                 body=body,
             )
             later_fields |= own
-        refresh_change_state(lead_id)
         lease.drop()
     logger.info("Delivered %d change(s) of lead %s in one PUT", len(changes), lead_id)
     return Outcome(lead_id, "delivered", change_ids=ids)
@@ -247,7 +273,6 @@ def _record_failure(
                     last_http_status=status,
                 )
             state = "failed"
-        refresh_change_state(lead_id)
         lease.drop()
     logger.info("Delivery for lead %s: %s (%s)", lead_id, state, message)
     return Outcome(lead_id, state, message, ids)

@@ -302,14 +302,20 @@ def _copy(value: Any) -> Any:
     )
 
 
-def _write_fields(lead: Lead, values: dict[str, Any]) -> None:
+def _write_fields(
+    lead: Lead, values: dict[str, Any], *, state: dict | None = None, lease: dict | None = None
+) -> None:
     """Write mirror fields (inside the caller's transaction), keeping LeadTag rows and the
-    lead's pending fields and badge (from its open changes) in step, in one UPDATE."""
+    lead's pending fields and badge (from its open changes, unless the caller gives them as
+    `state`) in step, in one UPDATE; `lease`: delivery lease fields to set in it too."""
     if not values:
         delivery.refresh_change_state(lead.pk)
         return
     Lead.objects.filter(pk=lead.pk).update(
-        **values, **delivery.change_state_values(lead.pk), version=F("version") + 1
+        **values,
+        **(state if state is not None else delivery.change_state_values(lead.pk)),
+        **(lease or {}),
+        version=F("version") + 1,
     )
     if "tags" in values:
         LeadTag.objects.filter(lead_id=lead.pk).delete()
@@ -371,10 +377,18 @@ def _apply(
             base_version=base_version if base_version is not None else current.version,
             state=LeadChange.State.PENDING,
         )
-        _write_fields(current, wanted)
-        # The delivery lease, in the same commit as the edit. None: another process is
-        # delivering this lead's changes right now; the worker sends this one next.
-        lease = delivery.take_lease(current.pk) if try_now else None
+        # One UPDATE writes the values, the badge and the delivery lease. The badge is the
+        # locked row's own with this change added (a lead's pending fields and badge always
+        # mirror its open changes: whatever changes those rewrites them under this lock). The
+        # lease is free or not as just read under the lock; None: another process is
+        # delivering this lead's changes right now, and the worker sends this one next.
+        state = {
+            "pending_fields": sorted({*current.pending_fields, *after}),
+            "change_state": "failed" if current.change_state == "failed" else "pending",
+        }
+        taken = delivery.free_lease(current) if try_now else None
+        lease, lease_values = taken if taken else (None, None)
+        _write_fields(current, wanted, state=state, lease=lease_values)
     if lease:
         outcome = _deliver_now(current.pk, owner=lease)
         if outcome.state == "failed" and change.pk in outcome.change_ids:

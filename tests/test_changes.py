@@ -351,17 +351,41 @@ def _inline_edit(agent_client, botpenguin) -> tuple[Lead, list[list[str]]]:
 
 
 def test_an_inline_edit_takes_two_transactions_and_gives_the_lease_back(agent_client, botpenguin):
-    """The edit and the delivery lease commit together; the delivered marks and the lease's
-    release commit together after the PUT (four commits before: lease and release apart)."""
+    """The edit and the delivery lease commit together, the lease and the pending badge in the
+    edit's own UPDATE; the delivered marks and the lease's release commit together after the
+    PUT, the release in the UPDATE that clears the badge."""
     lead, transactions = _inline_edit(agent_client, botpenguin)
     recording, delivered = transactions
-    assert any('INSERT INTO "leads_leadchange"' in q for q in recording)
-    assert any('"delivery_lease_owner" = ' in q and "UPDATE" in q for q in recording)
+    statements = [q for q in recording if q not in ("BEGIN", "COMMIT")]
+    assert [q.split()[0] for q in statements] == ["SELECT", "INSERT", "UPDATE"], statements
+    assert 'INSERT INTO "leads_leadchange"' in statements[1]
+    update = statements[2]
+    assert all(f'"{name}" = ' in update for name in
+               ("status", "change_state", "pending_fields", "delivery_lease_owner"))  # fmt: skip
     assert any("'delivered'" in q for q in delivered)
-    assert any("\"delivery_lease_owner\" = ''" in q for q in delivered)
+    released = [q for q in delivered if q.startswith('UPDATE "leads_lead" ')]
+    assert len(released) == 1 and '"delivery_lease_owner" = CASE' in released[0]
     lead.refresh_from_db()
     assert lead.delivery_lease_owner == "" and lead.delivery_lease_until is None
-    assert lead.change_state == "" and LeadChange.objects.get(lead=lead).state == "delivered"
+    assert lead.change_state == "" and lead.pending_fields == []
+    assert LeadChange.objects.get(lead=lead).state == "delivered"
+
+
+def test_an_edit_keeps_the_badge_of_the_leads_other_open_changes(botpenguin, user):
+    """The badge an edit writes is the locked row's own with its change added: a lead with a
+    refused (failed) change stays failed, and its fields stay listed as pending."""
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    botpenguin.sandbox.fail_puts = True
+    services.lead_update_contact(lead=lead, user=None, name="Refused later")
+    LeadChange.objects.filter(lead=lead).update(state=LeadChange.State.FAILED)
+    delivery.refresh_change_state(lead.pk)
+    change = services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    assert change.state == "pending"  # a failed change holds the lead's deliveries
+    lead.refresh_from_db()
+    assert lead.change_state == "failed" and lead.pending_fields == ["name", "status"]
+    assert delivery.change_state_values(lead.pk) == {
+        "pending_fields": lead.pending_fields, "change_state": lead.change_state,
+    }  # fmt: skip
 
 
 def test_an_edit_while_a_worker_delivers_the_lead_is_queued_for_the_worker(botpenguin, user):
