@@ -6,7 +6,7 @@ import html
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote, urlencode
 
 import django_tables2 as tables
@@ -112,16 +112,31 @@ def change_badge(lead: Lead) -> str:
 MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+def _is_utc(tz: tzinfo) -> bool:
+    return tz is UTC or getattr(tz, "key", None) == "UTC"
+
+
 def _when(value: datetime | None, tz: tzinfo | None = None, db_tz: tzinfo | None = None) -> str:
     """A moment as the tables show it ("05 Oct 2026 14:03"), in `tz` (the current time zone).
     A naive `value` is one as SQLite returns it to the list's rows: in `db_tz`, the connection's
-    time zone (UTC unless DATABASES says otherwise)."""
+    time zone (UTC unless DATABASES says otherwise). UTC shown as UTC is not converted (a
+    conversion costs more than the formatting)."""
     if not value:
         return ""
+    tz = tz or get_current_timezone()
     if value.tzinfo is None:
-        value = value.replace(tzinfo=db_tz or connection.timezone)
-    value = value.astimezone(tz or get_current_timezone())
-    return f"{value.day:02d} {MONTHS[value.month]} {value.year:04d} {value.hour:02d}:{value.minute:02d}"
+        db_tz = db_tz or connection.timezone
+        if not (_is_utc(db_tz) and _is_utc(tz)):
+            value = value.replace(tzinfo=db_tz).astimezone(tz)
+    elif not (_is_utc(tz) and _is_utc(value.tzinfo)):
+        value = value.astimezone(tz)
+    return "%02d %s %04d %02d:%02d" % (  # noqa: UP031  (a quarter faster than the f-string)
+        value.day,
+        MONTHS[value.month],
+        value.year,
+        value.hour,
+        value.minute,
+    )
 
 
 @functools.cache
@@ -168,6 +183,7 @@ class RowWriter:
         self.tz, self.db_tz = get_current_timezone(), connection.timezone
         self.repeated: dict[str, str] = {}
         self.chips: dict[str, str] = {}
+        self.tag_cells: dict[str | tuple, str] = {}
 
     def known(self, value: str) -> str:
         """esc(value), remembered: for values that repeat across rows."""
@@ -175,6 +191,16 @@ class RowWriter:
         if text is None:
             text = self.repeated[value] = esc(value)
         return text
+
+    def tags_html(self, tags: str | list) -> str:
+        """The tag chips of a row, from its tags as the database gives them (JSON text on
+        SQLite, a list on PostgreSQL); remembered, as the same few tags recur on a page."""
+        key = tags if isinstance(tags, str) else tuple(map(str, tags))
+        cell = self.tag_cells.get(key)
+        if cell is None:
+            listed = json.loads(tags) if isinstance(tags, str) else tags
+            cell = self.tag_cells[key] = " ".join([self.chip(str(t)) for t in listed[:6]])
+        return cell
 
     def chip(self, tag: str) -> str:
         html_ = self.chips.get(tag)
@@ -199,9 +225,7 @@ class RowWriter:
         if self.row_errors and (error := self.row_errors.get(uuid)):
             tone = "text-warning-emphasis" if error == SAVED_PENDING else "text-danger"
             note = f'<div class="{tone} row-error" role="alert">{esc(error)}</div>'
-        if isinstance(tags, str):
-            tags = json.loads(tags)
-        chips = " ".join([self.chip(str(t)) for t in tags[:6]])
+        chips = self.tags_html(tags)
         if last_message_at or last_message_text:
             message = (
                 f'<div class="text-muted">{_when(last_message_at, tz, db_tz)} · '

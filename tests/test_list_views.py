@@ -582,3 +582,19 @@ def test_the_list_shows_times_in_the_sites_time_zone(agent_client, settings):
     row = re.search(r'<tr data-uuid="[^"]+".*?</tr>', html, re.S).group(0)
     assert row.count("06 Oct 2026 05:20") == 2, row  # UTC+5:30, the next day
     assert LeadTable([lead]).row_html(lead) == row
+
+
+def test_table_times_are_converted_unless_already_in_the_zone_shown():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from leads.tables import _when
+
+    kolkata, utc_zone = ZoneInfo("Asia/Kolkata"), ZoneInfo("UTC")
+    naive_utc = datetime(2026, 10, 5, 23, 50)  # as SQLite returns it
+    assert _when(naive_utc, utc_zone, UTC) == "05 Oct 2026 23:50"
+    assert _when(naive_utc, kolkata, UTC) == "06 Oct 2026 05:20"
+    assert _when(datetime(2026, 10, 5, 23, 50, tzinfo=kolkata), utc_zone) == "05 Oct 2026 18:20"
+    assert _when(datetime(2026, 10, 5, 23, 50, tzinfo=UTC), kolkata) == "06 Oct 2026 05:20"
+    assert _when(datetime(2026, 1, 2, 3, 4, tzinfo=UTC), utc_zone) == "02 Jan 2026 03:04"
+    assert _when(None) == ""
