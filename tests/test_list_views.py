@@ -192,7 +192,7 @@ def test_a_list_row_is_the_row_an_inline_edit_renders(agent_client, botpenguin):
     from leads.tables import LeadTable
 
     assert LeadTable([lead]).row_html(lead) == row
-    assert "Zoë &lt;b&gt;" in row and "&lt;i&gt;" in row and "x" * 79 + "…" in row
+    assert "Zoë &lt;b&gt;" in row and "&lt;i&gt;" in row and "x" * 79 + "&hellip;" in row
 
 
 def test_counts_are_shared_by_the_same_filters_in_any_order(agent_client):
@@ -598,3 +598,18 @@ def test_table_times_are_converted_unless_already_in_the_zone_shown():
     assert _when(datetime(2026, 10, 5, 23, 50, tzinfo=UTC), kolkata) == "06 Oct 2026 05:20"
     assert _when(datetime(2026, 1, 2, 3, 4, tzinfo=UTC), utc_zone) == "02 Jan 2026 03:04"
     assert _when(None) == ""
+
+
+def test_a_list_page_of_latin_1_data_stays_latin_1():
+    """Dashes and ellipses are written as entities (leads.tables.clip_html): one character
+    beyond Latin-1 made Python widen the whole page at every join of the template."""
+    for n in range(30):
+        make_lead(n, name=f"Zoë {n}", last_message_text="ä" * 100, status="" if n % 2 else "OPEN")
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    client = Client()
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    html = client.get("/leads/?per_page=25").content.decode()
+    assert max(map(ord, html)) <= 0xFF, [c for c in html if ord(c) > 0xFF][:5]
+    assert "&hellip;" in html and "&mdash;" in html and "Zoë" in html
