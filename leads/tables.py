@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.timezone import get_current_timezone
 from django_tables2.templatetags.django_tables2 import table_page_range
-from django_tables2.utils import AttributeDict
+from django_tables2.utils import AttributeDict, OrderBy
 
 from leads import list_queries
 from leads.botpenguin.records import STATUS_LABELS
@@ -168,6 +168,18 @@ def _constant_row_parts(script_prefix: str) -> dict:
             if (attrs := LeadTable.base_columns[name].attrs.get("td", {}))
         },
     }
+
+
+@functools.cache
+def _header_cells(table_class: type[tables.Table]) -> list[tuple[str, str, dict, bool]]:
+    """(name, escaped header, <th> attributes unsorted, orderable) of each column, as
+    django-tables2 makes them, resolved once: a column's header and attributes cost more than a
+    row, and only the sorted column's class ("asc"/"desc") changes from page to page."""
+    unsorted = table_class([])
+    return [
+        (column.name, esc(column.header), dict(column.attrs["th"]), column.orderable)
+        for column in unsorted.columns
+    ]
 
 
 # A uuid of only these characters needs neither URL quoting nor HTML escaping (BotPenguin's are
@@ -353,14 +365,23 @@ class LeadTable(tables.Table):
             return esc("?" + urlencode(pairs))
 
         head = []
-        for column in self.columns:
-            attrs = AttributeDict(column.attrs.get("th", {})).as_html()
-            header = esc(column.header)
-            if column.orderable:
-                alias = column.order_by_alias.next
+        ordering = self.order_by or ()
+        for name, text, th, orderable in _header_cells(type(self)):
+            attrs = th
+            if orderable:
+                alias = OrderBy(name)
+                if name in ordering:  # as django-tables2's BoundColumn: asc/desc, and its toggle
+                    current = next(o for o in ordering if o.bare == name)
+                    classes = {
+                        *th.get("class", "").split(),
+                        current.is_descending and "desc" or "asc",
+                    }
+                    attrs = {**th, "class": " ".join(sorted(classes))}
+                    alias = current.opposite
                 sort = {self.prefixed_order_by_field: alias, self.prefixed_page_field: None}
-                header = f'<a href="{link(sort)}">{header}</a>'
-            head.append(f'<th{" " + attrs if attrs else ""} scope="col">{header}</th>')
+                text = f'<a href="{link(sort)}">{text}</a>'
+            attrs_html = AttributeDict(attrs).as_html()
+            head.append(f'<th{" " + attrs_html if attrs_html else ""} scope="col">{text}</th>')
         rows = self.page_values()
         if rows:
             body = self.rows_html(rows)
