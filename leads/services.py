@@ -35,7 +35,8 @@ from leads.botpenguin.records import STATUSES, ParseError, build_put_body, parse
 from leads.config import check_configured
 from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, SyncRun
 from leads.permissions import EDIT_CONTACT, RESOLVE, SYNC, TRIAGE, require_service
-from leads.sync import lead_fields_from_record, tag_rows, take_sync_lease
+from leads.sync import tag_rows, take_sync_lease
+from leads.sync_rows import lead_fields_from_record
 
 logger = logging.getLogger(__name__)
 

@@ -3,8 +3,10 @@
 The listing is paged by number only, with no total and no documented order (the sandbox and, as far
 as anyone can tell, BotPenguin list newest `updatedAt` first). So:
 
-* pages are fetched a few at a time in worker threads (HTTP only; the database is written from the
-  calling thread alone), in a sliding window, and consumed strictly in page order;
+* pages are fetched a few at a time in worker threads, in a sliding window, and consumed strictly
+  in page order; a long sync decodes them and builds their rows in worker processes
+  (SYNC_BUILD_PROCESSES), so that the calling thread, which alone writes the database, does not
+  wait for the GIL after every statement;
 * an empty page ends a listing;
 * a uuid listed twice (the listing shifts while it is read) is written once, newest version wins;
 * an incremental sync stops after the first page whose chats are all older than the newest
@@ -21,7 +23,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import socket
 import time
 import uuid as uuidlib
@@ -32,22 +33,43 @@ from datetime import datetime, timedelta
 from functools import partial
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from leads import counting, db_statistics
 from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import BotPenguinError
-from leads.botpenguin.records import ChatRecord, ParseError, parse_chat
 from leads.config import get_account, get_client
 from leads.models import EDITABLE_FIELDS, Lead, LeadTag, SyncLease, SyncRun
+from leads.sync_rows import (
+    Page,
+    Row,
+    RowBuilderPool,
+    RowSpec,
+    build_listing,
+    copy_line,
+)
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("lead", "non-lead")
-BATCH_SIZE = 500
+# Rows a batch writes in one transaction. SQLite's write lock (and an edit waiting for it) lasts
+# a batch; PostgreSQL locks only the batch's rows, and four times fewer statements and commits
+# cut a large sync by a sixth.
+BATCH_SIZE = {"sqlite": 500, "postgresql": 2000}
+# PostgreSQL: pages fetched and built ahead while a batch is written (its threads fetch at most
+# `concurrency` at once); enough for a batch and a half of 100-chat pages.
+PREFETCH_PAGES = {"postgresql": 32}
 MAX_CONCURRENCY = 16
+# Pages built in the fetch threads before the sync starts its row-building processes (if any).
+IN_THREAD_PAGES = 8
+
+
+def build_processes() -> int:
+    """How many worker processes a sync builds rows in (SYNC_BUILD_PROCESSES; 0: none)."""
+    return max(0, int(getattr(settings, "SYNC_BUILD_PROCESSES", 0)))
+
 
 # Fields a sync writes. `version` is bumped when any of them changes.
 SYNCED_FIELDS = [
@@ -267,6 +289,8 @@ def _sync_leased(
     counts = _Counts()
     sync_time = timezone.now()
     own_client = client is None
+    processes = build_processes()
+    pool = RowBuilderPool(processes) if processes else None
     restore_checkpoint = _defer_checkpoints()
     try:
         account = get_account()
@@ -286,6 +310,7 @@ def _sync_leased(
                 run=run,
                 progress=progress,
                 lease=lease,
+                pool=pool,
             )
         marked = 0
         if full:
@@ -320,6 +345,8 @@ def _sync_leased(
     finally:
         if own_client and client is not None:
             client.close()
+        if pool is not None:
+            pool.close()
         restore_checkpoint()
     # Keep the previous marks for kinds this run saw no dated chat of.
     marks = {k: v for k, v in counts.marks.items()}
@@ -378,8 +405,10 @@ def iter_pages(
     kind: str,
     concurrency: int,
     fetch: Callable[[int], list] | None = None,
+    prefetch: int = 0,
 ) -> Iterator[tuple[int, list]]:
-    """Yield (page number, page) in page order, fetching up to `concurrency` pages at once.
+    """Yield (page number, page) in page order, fetching up to `concurrency` pages at once
+    and keeping up to `prefetch` (at least `concurrency`) fetched or asked for ahead.
 
     A page is what `fetch(page number)` returns (by default the raw chats: `client.list_chats`);
     it runs in the worker threads, so work done there overlaps the database writes. Stops after
@@ -392,7 +421,7 @@ def iter_pages(
     pending: dict[int, Future] = {}
     next_page = 1
     try:
-        for _ in range(concurrency):
+        for _ in range(max(concurrency, prefetch)):
             pending[next_page] = executor.submit(fetch, next_page)
             next_page += 1
         page = 1
@@ -430,14 +459,24 @@ def _sync_kind(
     run: SyncRun,
     progress: ProgressCallback | None,
     lease: SyncLeaseHandle,
+    pool: RowBuilderPool | None = None,
 ) -> None:
     is_lead = kind == "lead"
-    writer = _Writer(bot_id=bot_id, customer_id=customer_id, is_lead=is_lead, sync_time=sync_time)
-    batch: dict[str, _Row] = {}
+    writer = _Writer(
+        bot_id=bot_id, customer_id=customer_id, is_lead=is_lead, sync_time=sync_time, pool=pool
+    )
+    batch: dict[str, Row] = {}
     seen: dict[str, datetime | None] = {}
     newest: datetime | None = None
     flush = partial(writer.flush, batch, counts)
-    pages = iter_pages(client, kind, concurrency, fetch=partial(writer.fetch_page, client, kind))
+    pages = iter_pages(
+        client,
+        kind,
+        concurrency,
+        fetch=partial(writer.fetch_page, client, kind),
+        prefetch=PREFETCH_PAGES.get(connection.vendor, 0),
+    )
+    batch_size = BATCH_SIZE.get(connection.vendor, 500)
     try:
         for _page_no, page in pages:
             lease.renew()
@@ -460,7 +499,7 @@ def _sync_kind(
                         continue
                 seen[row.uuid] = updated
                 batch[row.uuid] = row
-            if len(batch) >= BATCH_SIZE:
+            if len(batch) >= batch_size:
                 flush(run=run)  # records the progress in the batch's own transaction
             if progress:
                 progress(counts.pages, counts.chats)
@@ -491,57 +530,6 @@ def _write_progress(run: SyncRun, counts: _Counts) -> None:
 # --- writing ------------------------------------------------------------------------------------
 
 
-def _clip(value: str, limit: int) -> str:
-    return value[:limit] if len(value) > limit else value
-
-
-# A \u0000 escape, not an escaped backslash followed by "u0000".
-_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
-
-
-def _raw_json(raw: object, is_lead: bool, text: str | None = None) -> tuple[str, str]:
-    """The raw chat as stored (JSON text, NULs dropped: PostgreSQL refuses them) and its hash,
-    which tells an unchanged chat from a changed one.
-
-    `text` is the chat's JSON exactly as the API sent it (stored as is: no second encoding);
-    without it the chat is encoded here, keys sorted."""
-    if text is None:
-        text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
-    if "\\u0000" in text:
-        text = _NUL_ESCAPE.sub(r"\1", text)
-    digest = hashlib.sha256(f"{int(is_lead)}{text}".encode("utf-8", "surrogatepass"))
-    return text, digest.hexdigest()
-
-
-def lead_fields_from_record(record: ChatRecord, *, is_lead: bool) -> dict:
-    """The Lead column values for a parsed chat, clipped to the columns' sizes."""
-    return {
-        "remote_id": _clip(record.remote_id, 255),
-        "is_lead": is_lead,
-        "name": _clip(record.name, 1000),
-        "email": _clip(record.email, 1000),
-        "phone": _clip(record.phone, 1000),
-        "dial_code": record.dial_code if len(record.dial_code) <= 16 else "",
-        "picture": record.picture,
-        "status": record.status,
-        "agent_id": _clip(record.agent_id, 255),
-        "tags": [_clip(t, 255) for t in record.tags],
-        "notes": record.notes,
-        "attributes": record.attributes,
-        "city": _clip(record.city, 1000),
-        "country": _clip(record.country, 1000),
-        "gender": _clip(record.gender, 1000),
-        "last_message_at": record.last_message_at,
-        "last_message_by": _clip(record.last_message_by, 255),
-        "last_message_text": record.last_message_text,
-        "last_seen_at": record.last_seen_at,
-        "is_online": record.is_online,
-        "website_visits": max(0, min(record.website_visits, 2_000_000_000)),
-        "remote_created_at": record.created_at,
-        "remote_updated_at": record.updated_at,
-    }
-
-
 def tag_rows(lead_id: int, tags: Iterable[str]) -> list[LeadTag]:
     rows: dict[str, LeadTag] = {}
     for tag in tags:
@@ -561,63 +549,53 @@ def _tag_values(lead_id: int, tags: Iterable[str]) -> list[tuple[int, str, str]]
     return list(rows.values())
 
 
-JSON_COLUMNS = frozenset({"tags", "notes", "attributes", "raw", "pending_fields"})
-# json.dumps(value, ensure_ascii=False), without making an encoder per call.
-_json_text = json.JSONEncoder(ensure_ascii=False).encode
 TEMP_TABLE = "botpanel_lead_sync"
 
 
-@dataclass(slots=True)
-class _Row:
-    """One listed chat, parsed and turned into Lead column values (in `_Writer.columns` order,
-    ready for the database) by a fetch thread."""
-
-    uuid: str
-    updated_at: datetime | None
-    raw_hash: str
-    values: list
-    tags: list[str]
-
-
-@dataclass(slots=True)
-class _Page:
-    listed: int  # chats on the page, parsed or not (0: the listing ended)
-    rows: list[_Row]
-    skipped: int
-
-    def __len__(self) -> int:
-        return self.listed
-
-
 class _Writer:
-    """Turns pages into rows (in the fetch threads) and upserts batches of them (in the calling
-    thread, each batch in one short transaction).
+    """Turns pages into rows (leads.sync_rows: in worker processes, or in the fetch threads) and
+    writes batches of them (in the calling thread, each batch in one short transaction).
 
-    Every column is prepared once, in the fetch thread: JSON columns as JSON text (the chat itself
-    as the API sent it), datetimes as the backend stores them. A batch then costs, besides the
-    reads of the existing rows, one INSERT … ON CONFLICT … RETURNING (SQLite: multi-row VALUES;
-    PostgreSQL: COPY into a temporary table, then INSERT … SELECT) and one bulk insert of the
+    Every column is prepared before the batch: JSON columns as JSON text (the chat itself as the
+    API sent it), datetimes as the backend stores them, for PostgreSQL the whole row as COPY
+    text. A batch then costs, besides the read of its existing rows: on SQLite one
+    INSERT … ON CONFLICT … RETURNING (multi-row VALUES); on PostgreSQL one COPY of the new rows
+    straight into the table (ids drawn from its sequence first) and, for changed rows, a COPY
+    into a temporary table and one INSERT … SELECT … ON CONFLICT; then one bulk insert of the
     tags. A chat whose hash is unchanged only has `synced_at` set; a row whose tags are unchanged
     keeps its LeadTag rows.
     """
 
-    def __init__(self, *, bot_id: str, customer_id: str, is_lead: bool, sync_time: datetime):
+    def __init__(
+        self,
+        *,
+        bot_id: str,
+        customer_id: str,
+        is_lead: bool,
+        sync_time: datetime,
+        pool: RowBuilderPool | None = None,
+    ):
         self.bot_id = bot_id
         self.customer_id = customer_id
         self.is_lead = is_lead
         self.vendor = connection.vendor
         self.sync_time = sync_time
+        self.pool = pool
         fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
         # Every column on insert (fields a sync does not own take their model defaults), only
         # the synced ones on update.
         self.columns = [f.attname for f in fields]
-        self.position = {name: i for i, name in enumerate(self.columns)}
-        self.datetime_columns = {
-            f.attname for f in fields if f.get_internal_type() == "DateTimeField"
-        }
-        tz = connection.timezone if self.vendor == "sqlite" else None
-        self.db_timezone = tz
-        template = [self.adapt(f.attname, f.get_default()) for f in fields]
+        spec = RowSpec(
+            columns=self.columns,
+            template=[],
+            is_lead=is_lead,
+            db_timezone=connection.timezone if self.vendor == "sqlite" else None,
+            copy_lines=self.vendor == "postgresql",
+            datetime_columns=frozenset(
+                f.attname for f in fields if f.get_internal_type() == "DateTimeField"
+            ),
+        )
+        template = [spec.adapt(f.attname, f.get_default()) for f in fields]
         for name, value in (
             ("bot_id", bot_id),
             ("customer_id", customer_id),
@@ -625,88 +603,32 @@ class _Writer:
             ("missing_since", None),
             ("version", 1),
         ):
-            template[self.position[name]] = self.adapt(name, value)
-        self.template = template
-        positions = [(self.position[name], name) for name in _RECORD_FIELDS]
-        self.json_columns = [(at, name) for at, name in positions if name in JSON_COLUMNS]
-        self.datetime_record_columns = [
-            (at, name) for at, name in positions if name in self.datetime_columns
-        ]
-        self.plain_columns = [
-            (at, name)
-            for at, name in positions
-            if name not in JSON_COLUMNS and name not in self.datetime_columns
-        ]
-        self.uuid_at = self.position["uuid"]
-        self.raw_at = self.position["raw"]
-        self.hash_at = self.position["raw_hash"]
-        self.version_at = self.position["version"]
-        self.tags_at = self.position["tags"]
-
-    def adapt(self, name: str, value: object) -> object:
-        """A column value as the database takes it."""
-        if name in JSON_COLUMNS:
-            return _json_text(value)
-        if name in self.datetime_columns and value is not None:
-            return self.adapt_datetime(value)
-        return value
-
-    def adapt_datetime(self, value: datetime) -> object:
-        if self.db_timezone is None:
-            return value  # psycopg adapts aware datetimes itself
-        # As Django's SQLite backend stores them: naive, in the connection's time zone.
-        if value.tzinfo is not self.db_timezone:
-            value = value.astimezone(self.db_timezone)
-        return str(value.replace(tzinfo=None))
+            template[spec.position[name]] = spec.adapt(name, value)
+        spec.template = template
+        self.spec = spec
+        self.position = spec.position
+        self.adapt = spec.adapt
+        self.sequence: str | None = None  # PostgreSQL: the id sequence's name, once asked
 
     # --- in the fetch threads -------------------------------------------------------------------
 
-    def fetch_page(self, client: BotPenguinClient, kind: str, page: int) -> _Page:
-        with_text = getattr(client, "list_chats_with_text", None)
-        if with_text is not None:
-            items = with_text(page, kind)
+    def fetch_page(self, client: BotPenguinClient, kind: str, page: int) -> Page:
+        """One page of the listing as rows: decoded and built in a worker process when the
+        sync has them (from page IN_THREAD_PAGES + 1 on: a small sync starts none), else here."""
+        decoded = getattr(client, "list_chats_decoded", None)
+        if decoded is None:
+            result = self.spec.page([(raw, None) for raw in client.list_chats(page, kind)])
+        elif self.pool is not None and page > IN_THREAD_PAGES:
+            result = decoded(page, kind, partial(self.pool.build, self.spec))
         else:
-            items = [(raw, None) for raw in client.list_chats(page, kind)]
-        rows: list[_Row] = []
-        skipped = 0
-        for raw, text in items:
-            try:
-                record = parse_chat(raw)
-            except ParseError as e:
-                skipped += 1
-                logger.info("Skipped a chat that could not be parsed: %s", e)
-                continue
-            if len(record.uuid) > 255:
-                skipped += 1
-                continue
-            rows.append(self.row(record, text))
-        return _Page(listed=len(items), rows=rows, skipped=skipped)
-
-    def row(self, record: ChatRecord, text: str | None) -> _Row:
-        raw_text, raw_hash = _raw_json(record.raw, self.is_lead, text)
-        fields = lead_fields_from_record(record, is_lead=self.is_lead)
-        values = self.template.copy()
-        for at, name in self.plain_columns:
-            values[at] = fields[name]
-        for at, name in self.json_columns:
-            value = fields[name]
-            values[at] = "[]" if value == [] else _json_text(value)
-        if self.db_timezone is not None:
-            adapt_datetime = self.adapt_datetime
-            for at, name in self.datetime_record_columns:
-                value = fields[name]
-                values[at] = None if value is None else adapt_datetime(value)
-        else:
-            for at, name in self.datetime_record_columns:
-                values[at] = fields[name]
-        values[self.uuid_at] = record.uuid
-        values[self.raw_at] = raw_text
-        values[self.hash_at] = raw_hash
-        return _Row(record.uuid, record.updated_at, raw_hash, values, fields["tags"])
+            result = decoded(page, kind, partial(build_listing, self.spec))
+        for problem in result.problems:
+            logger.info("Skipped a chat that could not be parsed: %s", problem)
+        return result
 
     # --- in the calling thread ------------------------------------------------------------------
 
-    def flush(self, batch: dict[str, _Row], counts: _Counts, run: SyncRun | None = None) -> bool:
+    def flush(self, batch: dict[str, Row], counts: _Counts, run: SyncRun | None = None) -> bool:
         """Upsert one batch in one short transaction, then empty it; with `run`, record the
         progress in the same transaction (one commit, not two: on PostgreSQL a separate
         autocommit UPDATE waited for the WAL flush of the batch before it, which the batch's own
@@ -715,13 +637,29 @@ class _Writer:
             return False
         rows = list(batch.values())
         batch.clear()
-        with transaction.atomic():
-            self._flush(rows, counts)
-            if run is not None:
-                _write_progress(run, counts)
+        before = (counts.created, counts.updated, counts.unchanged)
+        try:
+            with transaction.atomic():
+                self._flush(rows, counts, copy_new=self.vendor == "postgresql")
+                if run is not None:
+                    _write_progress(run, counts)
+        except (IntegrityError, connection.Database.IntegrityError):
+            if self.vendor != "postgresql":
+                raise
+            # A chat taken for new was inserted meanwhile (not by a sync: they hold the lease).
+            # The batch was rolled back: write it again, every row through the upsert.
+            logger.info("Sync batch met a lead created meanwhile: written again by upsert")
+            counts.created, counts.updated, counts.unchanged = before
+            with transaction.atomic():
+                self._flush(rows, counts, copy_new=False)
+                if run is not None:
+                    _write_progress(run, counts)
         return True
 
-    def _flush(self, rows: list[_Row], counts: _Counts) -> None:
+    def _flush(self, rows: list[Row], counts: _Counts, *, copy_new: bool = False) -> None:
+        """Write one batch in the current transaction. With `copy_new` (PostgreSQL), rows
+        not found by the batch's read are COPYed straight into the table, with ids drawn from
+        its sequence first, instead of going through the temporary table and the upsert."""
         quote = connection.ops.quote_name
         table = quote(Lead._meta.db_table)
         with connection.cursor() as cursor:
@@ -761,7 +699,7 @@ class _Writer:
             if held_uuids
             else {}
         )
-        write: list[_Row] = []
+        write: list[Row] = []
         unchanged_ids: list[int] = []
         retag: set[int] = set()
         for row in rows:
@@ -776,8 +714,9 @@ class _Writer:
                         row.values[self.position[name]] = self.adapt(name, value)
                         if name == "tags":
                             row.tags = list(value)
+                if row.line is not None:
+                    row.line = copy_line(row.values)
             if known is not None:
-                row.values[self.version_at] = known[2] + 1
                 counts.updated += 1
                 if _tags_changed(known[4], row.tags):
                     retag.add(known[0])
@@ -785,7 +724,13 @@ class _Writer:
                 counts.created += 1
             write.append(row)
         if write:
-            ids = self._upsert(write)
+            if copy_new:
+                ids = self._copy_new([row for row in write if row.uuid not in existing])
+                changed = [row for row in write if row.uuid in existing]
+                if changed:
+                    ids.update(self._upsert(changed))
+            else:
+                ids = self._upsert(write)
             new_tags = [
                 tag
                 for row in write
@@ -798,20 +743,47 @@ class _Writer:
                 cursor.execute(
                     f"UPDATE {table} SET synced_at = %s, missing_since = NULL "
                     f"WHERE id IN ({', '.join(['%s'] * len(unchanged_ids))})",
-                    [self.template[self.position["synced_at"]], *unchanged_ids],
+                    [self.spec.template[self.position["synced_at"]], *unchanged_ids],
                 )
             counts.unchanged += len(unchanged_ids)
         if write:
             transaction.on_commit(counting.bump_mirror_version)
 
-    def _upsert(self, rows: list[_Row]) -> dict[str, int]:
+    def _copy_new(self, rows: list[Row]) -> dict[str, int]:
+        """PostgreSQL: COPY rows new to the mirror into it; returns {uuid: id}."""
+        if not rows:
+            return {}
+        quote = connection.ops.quote_name
+        table = quote(Lead._meta.db_table)
+        column_list = ", ".join(quote(c) for c in self.columns)
+        with connection.cursor() as cursor:
+            if self.sequence is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Lead._meta.db_table])
+                (self.sequence,) = cursor.fetchone()
+            cursor.execute(
+                "SELECT nextval(%s) FROM generate_series(1, %s)", [self.sequence, len(rows)]
+            )
+            pks = [pk for (pk,) in cursor.fetchall()]
+            with cursor.copy(f"COPY {table} ({quote('id')}, {column_list}) FROM STDIN") as copy:
+                copy.write(
+                    "".join([f"{pk}\t{row.line}" for pk, row in zip(pks, rows, strict=True)])
+                )
+        return {row.uuid: pk for pk, row in zip(pks, rows, strict=True)}
+
+    def _upsert(self, rows: list[Row]) -> dict[str, int]:
         """INSERT … ON CONFLICT (bot_id, uuid) DO UPDATE; returns {uuid: id}."""
         quote = connection.ops.quote_name
         table = quote(Lead._meta.db_table)
         column_list = ", ".join(quote(c) for c in self.columns)
+        # A row is only written when its chat changed: its version goes one up.
         conflict = (
             f"ON CONFLICT ({quote('bot_id')}, {quote('uuid')}) DO UPDATE SET "
-            + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in SYNCED_FIELDS)
+            + ", ".join(
+                f"{quote(c)} = {table}.{quote(c)} + 1"
+                if c == "version"
+                else f"{quote(c)} = excluded.{quote(c)}"
+                for c in SYNCED_FIELDS
+            )
             + f" RETURNING {quote('id')}, {quote('uuid')}"
         )
         ids: dict[str, int] = {}
@@ -830,8 +802,7 @@ class _Writer:
                 if len(connection.atomic_blocks) > 1:  # in an outer transaction: no commit yet
                     cursor.execute(f"DELETE FROM {temp}")
                 with cursor.copy(f"COPY {temp} ({column_list}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row.values)
+                    copy.write("".join([row.line for row in rows]))
                 cursor.execute(
                     f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM {temp} "
                     + conflict
@@ -880,13 +851,6 @@ class _Writer:
                     )
 
 
-# The Lead columns that come from the chat (lead_fields_from_record), besides uuid and raw.
-_RECORD_FIELDS = (
-    "remote_id", "is_lead", "name", "email", "phone", "dial_code", "picture", "status",
-    "agent_id", "tags", "notes", "attributes", "city", "country", "gender", "last_message_at",
-    "last_message_by", "last_message_text", "last_seen_at", "is_online", "website_visits",
-    "remote_created_at", "remote_updated_at",
-)  # fmt: skip
 SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement
 
 

@@ -193,7 +193,7 @@ def test_a_sync_inside_an_outer_transaction_can_run_twice(botpenguin):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
 def test_many_chats_over_several_batches_each_written_once(botpenguin, monkeypatch):
-    monkeypatch.setattr("leads.sync.BATCH_SIZE", 7)
+    monkeypatch.setattr("leads.sync.BATCH_SIZE", {"sqlite": 7, "postgresql": 7})
     chats = [make_chat(i, tags=("demo", f"t{i % 3}")) for i in range(45)]
     _add(botpenguin, chats[:30])
     _add(botpenguin, chats[30:], is_lead=False)

@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -28,6 +28,7 @@ from leads.botpenguin.errors import (
     ValidationRejected,
 )
 
+T = TypeVar("T")
 logger = logging.getLogger("leads.botpenguin")
 
 LIST_PATH = "/inbox/direct/chats"
@@ -138,14 +139,23 @@ class BotPenguinClient:
         """Like `list_chats`, with the exact JSON text of every chat as the API sent it:
         [(chat, text), ...]. The sync stores and hashes that text instead of encoding each chat
         again (see `decode_listing`)."""
-        items: list[tuple[Any, str]] | None = None
+        return self.list_chats_decoded(page, type, decode_listing)
 
-        def decode(response: requests.Response) -> Any:
+    def list_chats_decoded(
+        self, page: int, type: str, decode: Callable[[bytes], tuple[Any, T | None]]
+    ) -> T:
+        """One page of the listing decoded by `decode(body bytes) -> (body, items)`, which
+        decodes as `decode_listing` does (ValueError for what is not JSON) and returns items
+        None when `data` is not a list; returns the items. The sync's decoder builds the page's
+        rows too, possibly in another process."""
+        items: T | None = None
+
+        def decode_response(response: requests.Response) -> Any:
             nonlocal items
-            body, items = decode_listing(response.content)
+            body, items = decode(response.content)
             return body
 
-        body = self._list_page(page, type, decode=decode)
+        body = self._list_page(page, type, decode=decode_response)
         if items is None or not isinstance(body.get("data"), list):
             raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
         return items
