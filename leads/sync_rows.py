@@ -15,7 +15,7 @@ import multiprocessing
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -240,18 +240,34 @@ def build_listing(spec: RowSpec, content: bytes) -> tuple[Any, Page | None]:
     return body, spec.page(items)
 
 
+def _ready() -> None:
+    """A worker's first task: done once the process has started and imported this module."""
+
+
 class RowBuilderPool:
     """Worker processes that decode listing pages and build their rows, off the sync's own
     interpreter: building a page of 100 chats costs ~10 ms of Python, and done in the fetch
     threads it held the GIL that the thread writing to the database waited for after every
-    statement. Started lazily, on the first page given to it; `close()` stops it."""
+    statement.
+
+    Started on the first page given to it; until every worker has started (a few hundred ms),
+    pages are built in the calling thread, so a sync waiting on a slow API never waits for the
+    pool as well. A pool that cannot start is not used. `close()` stops it."""
 
     def __init__(self, processes: int):
         self.processes = processes
         self._executor: ProcessPoolExecutor | None = None
+        self._warmup: list[Future] = []
+        self._usable: bool | None = None  # None: starting
         self._lock = threading.Lock()
 
     def build(self, spec: RowSpec, content: bytes) -> tuple[Any, Page | None]:
+        executor = self._ready_executor()
+        if executor is None:
+            return build_listing(spec, content)
+        return executor.submit(build_listing, spec, content).result()
+
+    def _ready_executor(self) -> ProcessPoolExecutor | None:
         with self._lock:
             if self._executor is None:
                 # spawn, not fork: the sync runs with threads (and in servers), which a fork
@@ -259,8 +275,14 @@ class RowBuilderPool:
                 self._executor = ProcessPoolExecutor(
                     self.processes, mp_context=multiprocessing.get_context("spawn")
                 )
-            executor = self._executor
-        return executor.submit(build_listing, spec, content).result()
+                self._warmup = [self._executor.submit(_ready) for _ in range(self.processes)]
+            if self._usable is None and all(f.done() for f in self._warmup):
+                failed = [f.exception() for f in self._warmup if f.exception() is not None]
+                self._usable = not failed
+                if failed:
+                    logger.warning("Sync row builders did not start (%s): rows built in threads",
+                                   failed[0])  # fmt: skip
+            return self._executor if self._usable else None
 
     def close(self) -> None:
         with self._lock:

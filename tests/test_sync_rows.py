@@ -3,7 +3,10 @@ PostgreSQL reads back as the values sent, and a batch whose straight COPY meets 
 meanwhile written again through the upsert. Runs on SQLite and PostgreSQL."""
 
 import copy
+import json
 import logging
+import threading
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +17,7 @@ from leads import sync
 from leads.botpenguin.errors import MalformedResponse
 from leads.models import Lead, LeadTag
 from leads.sync import sync_leads
-from leads.sync_rows import RowBuilderPool, build_listing, copy_line
+from leads.sync_rows import RECORD_FIELDS, RowBuilderPool, RowSpec, build_listing, copy_line
 from tests.test_botpenguin_client import LIST_URL, make_client
 from tests.test_sync import make_chat
 
@@ -65,20 +68,36 @@ def test_rows_built_in_worker_processes_are_stored_as_rows_built_in_threads(
     by_threads = _snapshot()
     Lead.objects.all().delete()
 
-    built: list[int] = []
+    built: list[tuple[int, bool]] = []  # (chats on the page, built in a worker process)
+    here = threading.local()
     original = RowBuilderPool.build
 
     def build(self, spec, content):
+        here.pooled = False
         body, page = original(self, spec, content)
-        built.append(page.listed)
+        built.append((page.listed, here.pooled))
         return body, page
 
+    ready_executor = RowBuilderPool._ready_executor
+
+    def wait_until_started(self):
+        # The pool builds in the calling thread while its workers start: wait for them here,
+        # so that every page of this run is built in a worker process.
+        deadline = time.monotonic() + 60
+        while (executor := ready_executor(self)) is None:
+            assert time.monotonic() < deadline, "the row builders did not start"
+            time.sleep(0.02)
+        here.pooled = True
+        return executor
+
     monkeypatch.setattr(RowBuilderPool, "build", build)
+    monkeypatch.setattr(RowBuilderPool, "_ready_executor", wait_until_started)
     monkeypatch.setattr(sync, "IN_THREAD_PAGES", 0)
     settings.SYNC_BUILD_PROCESSES = 2
     in_processes = sync_leads(full=True, kinds=["lead"])
 
-    assert sorted(built)[-3:] == [6, 20, 20] and sum(built) == 46  # every page, in the pool
+    assert sorted(built)[-3:] == [(6, True), (20, True), (20, True)]
+    assert all(pooled for _, pooled in built)
     assert (in_processes.created, in_processes.skipped) == (in_threads.created, 1) == (45, 1)
     assert _snapshot() == by_threads
     for chat in chats[:6]:
@@ -87,6 +106,36 @@ def test_rows_built_in_worker_processes_are_stored_as_rows_built_in_threads(
         assert lead.email == chat["profile"]["userDetails"]["contact"]["email"]
         assert lead.raw == chat
         assert lead.tags == chat["profile"]["userDetails"]["tags"]
+
+
+def test_a_pool_still_starting_builds_in_the_calling_thread_then_in_its_workers():
+    spec = RowSpec(
+        columns=["uuid", "raw", "raw_hash", *RECORD_FIELDS],
+        template=[None] * (3 + len(RECORD_FIELDS)),
+        is_lead=True,
+        db_timezone=None,
+        copy_lines=True,
+        datetime_columns=frozenset({"last_message_at", "last_seen_at", "remote_created_at",
+                                    "remote_updated_at"}),
+    )  # fmt: skip
+    content = json.dumps({"success": True, "data": [make_chat(1), make_chat(2)]}).encode()
+    pool = RowBuilderPool(1)
+    try:
+        first_body, first = pool.build(spec, content)
+        assert pool._usable is None  # its worker is still starting: built here
+        deadline = time.monotonic() + 60
+        while pool._ready_executor() is None:
+            assert time.monotonic() < deadline, "the row builder did not start"
+            time.sleep(0.02)
+        body, page = pool.build(spec, content)  # in the worker process
+    finally:
+        pool.close()
+    assert body == first_body == {"success": True, "data": []}
+    assert page == first and [row.uuid for row in page.rows] == [
+        make_chat(1)["uuid"],
+        make_chat(2)["uuid"],
+    ]
+    assert page.rows[0].line == copy_line(page.rows[0].values)
 
 
 def test_copy_text_escapes_what_copy_reads_as_syntax():
