@@ -55,20 +55,22 @@ def configure_database() -> str:
     return "SQLite"
 
 
-ENGINE = configure_database()
+# Only when run: the sync's row builders are spawned processes, which import this file again.
+if __name__ == "__main__":
+    ENGINE = configure_database()
 
-import django  # noqa: E402
+    import django  # noqa: E402
 
-django.setup()
+    django.setup()
 
-from django.conf import settings  # noqa: E402
-from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, reset_queries  # noqa: E402
-from django.test import Client  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
+    from django.conf import settings  # noqa: E402
+    from django.contrib.auth import get_user_model  # noqa: E402
+    from django.core.management import call_command  # noqa: E402
+    from django.db import connection, reset_queries  # noqa: E402
+    from django.test import Client  # noqa: E402
+    from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from leads.models import Lead, LeadTag  # noqa: E402
+    from leads.models import Lead, LeadTag  # noqa: E402
 
 TAGS = ["pricing", "hot", "cold", "demo", "enterprise", "support", "refund", "partner", "urgent",
         "vip", "trial", "churn-risk", "whatsapp", "newsletter", "follow-up", "integration"]  # fmt: skip

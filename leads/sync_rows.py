@@ -16,6 +16,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -250,9 +251,13 @@ class RowBuilderPool:
     threads it held the GIL that the thread writing to the database waited for after every
     statement.
 
-    Started on the first page given to it; until every worker has started (a few hundred ms),
+    Workers are spawned: like any spawned process they import the program's main module
+    again, so a program that runs a sync in its own process keeps its work under
+    `if __name__ == "__main__":` (manage.py, gunicorn and pytest do). Started on the first page
+    given to it; until every worker has started (a few hundred ms),
     pages are built in the calling thread, so a sync waiting on a slow API never waits for the
-    pool as well. A pool that cannot start is not used. `close()` stops it."""
+    pool as well. A pool that cannot start, or whose worker dies, is not used (the pages are
+    built in the calling thread). `close()` stops it."""
 
     def __init__(self, processes: int):
         self.processes = processes
@@ -263,9 +268,15 @@ class RowBuilderPool:
 
     def build(self, spec: RowSpec, content: bytes) -> tuple[Any, Page | None]:
         executor = self._ready_executor()
-        if executor is None:
-            return build_listing(spec, content)
-        return executor.submit(build_listing, spec, content).result()
+        if executor is not None:
+            try:
+                return executor.submit(build_listing, spec, content).result()
+            except BrokenProcessPool as e:  # a worker died (killed, out of memory)
+                with self._lock:
+                    if self._usable:
+                        logger.warning("Sync row builders stopped (%s): rows built in threads", e)
+                    self._usable = False
+        return build_listing(spec, content)
 
     def _ready_executor(self) -> ProcessPoolExecutor | None:
         with self._lock:

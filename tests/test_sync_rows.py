@@ -5,6 +5,8 @@ meanwhile written again through the upsert. Runs on SQLite and PostgreSQL."""
 import copy
 import json
 import logging
+import os
+import signal
 import threading
 import time
 from datetime import UTC, datetime
@@ -108,8 +110,8 @@ def test_rows_built_in_worker_processes_are_stored_as_rows_built_in_threads(
         assert lead.tags == chat["profile"]["userDetails"]["tags"]
 
 
-def test_a_pool_still_starting_builds_in_the_calling_thread_then_in_its_workers():
-    spec = RowSpec(
+def _spec() -> RowSpec:
+    return RowSpec(
         columns=["uuid", "raw", "raw_hash", *RECORD_FIELDS],
         template=[None] * (3 + len(RECORD_FIELDS)),
         is_lead=True,
@@ -118,15 +120,24 @@ def test_a_pool_still_starting_builds_in_the_calling_thread_then_in_its_workers(
         datetime_columns=frozenset({"last_message_at", "last_seen_at", "remote_created_at",
                                     "remote_updated_at"}),
     )  # fmt: skip
+
+
+def _started(pool: RowBuilderPool):
+    deadline = time.monotonic() + 60
+    while (executor := pool._ready_executor()) is None:
+        assert time.monotonic() < deadline, "the row builders did not start"
+        time.sleep(0.02)
+    return executor
+
+
+def test_a_pool_still_starting_builds_in_the_calling_thread_then_in_its_workers():
+    spec = _spec()
     content = json.dumps({"success": True, "data": [make_chat(1), make_chat(2)]}).encode()
     pool = RowBuilderPool(1)
     try:
         first_body, first = pool.build(spec, content)
         assert pool._usable is None  # its worker is still starting: built here
-        deadline = time.monotonic() + 60
-        while pool._ready_executor() is None:
-            assert time.monotonic() < deadline, "the row builder did not start"
-            time.sleep(0.02)
+        _started(pool)
         body, page = pool.build(spec, content)  # in the worker process
     finally:
         pool.close()
@@ -136,6 +147,23 @@ def test_a_pool_still_starting_builds_in_the_calling_thread_then_in_its_workers(
         make_chat(2)["uuid"],
     ]
     assert page.rows[0].line == copy_line(page.rows[0].values)
+
+
+def test_a_pool_whose_worker_died_builds_in_the_calling_thread(caplog):
+    spec = _spec()
+    content = json.dumps({"success": True, "data": [make_chat(3)]}).encode()
+    pool = RowBuilderPool(1)
+    try:
+        executor = _started(pool)
+        for process in list(executor._processes.values()):
+            os.kill(process.pid, signal.SIGKILL)
+            process.join(10)
+        with caplog.at_level(logging.WARNING, logger="leads.sync_rows"):
+            body, page = pool.build(spec, content)
+    finally:
+        pool.close()
+    assert pool._usable is False and "rows built in threads" in caplog.text
+    assert [row.uuid for row in page.rows] == [make_chat(3)["uuid"]]
 
 
 def test_copy_text_escapes_what_copy_reads_as_syntax():
