@@ -355,7 +355,7 @@ def _sync_leased(
             marks[kind] = previous.isoformat()
     _finish(run, counts, marks=marks, marked_missing=marked)
     logger.info("Sync %s: %s", run.pk, run.summary())
-    db_statistics.refresh_after_sync(created=counts.created)  # SQLite: ~1 s per 100,000 leads
+    db_statistics.refresh_after_sync(created=counts.created)  # ~1 s per 100,000 leads
     return run
 
 

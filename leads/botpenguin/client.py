@@ -135,19 +135,14 @@ class BotPenguinClient:
             raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
         return data
 
-    def list_chats_with_text(self, page: int, type: str) -> list[tuple[Any, str]]:
-        """Like `list_chats`, with the exact JSON text of every chat as the API sent it:
-        [(chat, text), ...]. The sync stores and hashes that text instead of encoding each chat
-        again (see `decode_listing`)."""
-        return self.list_chats_decoded(page, type, decode_listing)
-
     def list_chats_decoded(
         self, page: int, type: str, decode: Callable[[bytes], tuple[Any, T | None]]
     ) -> T:
         """One page of the listing decoded by `decode(body bytes) -> (body, items)`, which
         decodes as `decode_listing` does (ValueError for what is not JSON) and returns items
-        None when `data` is not a list; returns the items. The sync's decoder builds the page's
-        rows too, possibly in another process."""
+        None when `data` is not a list; returns the items. The sync's decoder
+        (leads.sync_rows.build_listing) keeps the exact JSON text of every chat, which it stores
+        and hashes, and builds the page's rows too, possibly in another process."""
         items: T | None = None
 
         def decode_response(response: requests.Response) -> Any:
