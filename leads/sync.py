@@ -609,6 +609,20 @@ class _Writer:
         self.position = spec.position
         self.adapt = spec.adapt
         self.sequence: str | None = None  # PostgreSQL: the id sequence's name, once asked
+        quote = connection.ops.quote_name
+        self.table_sql = quote(Lead._meta.db_table)
+        self.columns_sql = ", ".join(quote(c) for c in self.columns)
+        # A row is only written when its chat changed: its version goes one up.
+        self.on_conflict_sql = (
+            f"ON CONFLICT ({quote('bot_id')}, {quote('uuid')}) DO UPDATE SET "
+            + ", ".join(
+                f"{quote(c)} = {self.table_sql}.{quote(c)} + 1"
+                if c == "version"
+                else f"{quote(c)} = excluded.{quote(c)}"
+                for c in SYNCED_FIELDS
+            )
+            + f" RETURNING {quote('id')}, {quote('uuid')}"
+        )
 
     # --- in the fetch threads -------------------------------------------------------------------
 
@@ -637,23 +651,25 @@ class _Writer:
             return False
         rows = list(batch.values())
         batch.clear()
-        before = (counts.created, counts.updated, counts.unchanged)
-        try:
+
+        def write(copy_new: bool) -> None:
             with transaction.atomic():
-                self._flush(rows, counts, copy_new=self.vendor == "postgresql")
+                self._flush(rows, counts, copy_new=copy_new)
                 if run is not None:
                     _write_progress(run, counts)
+
+        if self.vendor != "postgresql":
+            write(copy_new=False)
+            return True
+        before = (counts.created, counts.updated, counts.unchanged)
+        try:
+            write(copy_new=True)
         except (IntegrityError, connection.Database.IntegrityError):
-            if self.vendor != "postgresql":
-                raise
             # A chat taken for new was inserted meanwhile (not by a sync: they hold the lease).
             # The batch was rolled back: write it again, every row through the upsert.
             logger.info("Sync batch met a lead created meanwhile: written again by upsert")
             counts.created, counts.updated, counts.unchanged = before
-            with transaction.atomic():
-                self._flush(rows, counts, copy_new=False)
-                if run is not None:
-                    _write_progress(run, counts)
+            write(copy_new=False)
         return True
 
     def _flush(self, rows: list[Row], counts: _Counts, *, copy_new: bool = False) -> None:
@@ -676,21 +692,21 @@ class _Writer:
                 # and statistics from before a first large sync, PostgreSQL reads every row
                 # of the bot for every batch.
                 cursor.execute(
-                    "SELECT l.uuid, l.id, l.raw_hash, l.version, l.change_state, l.tags "
+                    "SELECT l.uuid, l.id, l.raw_hash, l.change_state, l.tags "
                     "FROM unnest(%s::text[]) AS u(uuid) CROSS JOIN LATERAL ("
-                    f"SELECT uuid, id, raw_hash, version, change_state, tags FROM {table} "
+                    f"SELECT uuid, id, raw_hash, change_state, tags FROM {table} "
                     "WHERE bot_id = %s AND uuid = u.uuid FOR UPDATE) AS l",
                     [uuids, self.bot_id],
                 )
             else:
                 cursor.execute(
-                    f"SELECT uuid, id, raw_hash, version, change_state, tags FROM {table} "
+                    f"SELECT uuid, id, raw_hash, change_state, tags FROM {table} "
                     f"WHERE bot_id = %s AND uuid IN ({', '.join(['%s'] * len(uuids))})",
                     [self.bot_id, *uuids],
                 )
-            existing = {uuid: rest for uuid, *rest in cursor.fetchall()}
+            existing = {uuid: rest for uuid, *rest in cursor.fetchall()}  # id, hash, state, tags
         # Fields with an undelivered edit keep the edited value until it is delivered.
-        held_uuids = [u for u, known in existing.items() if known[3] in ("pending", "failed")]
+        held_uuids = [u for u, known in existing.items() if known[2] in ("pending", "failed")]
         pending = (
             {
                 lead.uuid: lead
@@ -718,7 +734,7 @@ class _Writer:
                     row.line = copy_line(row.values)
             if known is not None:
                 counts.updated += 1
-                if _tags_changed(known[4], row.tags):
+                if _tags_changed(known[3], row.tags):
                     retag.add(known[0])
             else:
                 counts.created += 1
@@ -753,9 +769,7 @@ class _Writer:
         """PostgreSQL: COPY rows new to the mirror into it; returns {uuid: id}."""
         if not rows:
             return {}
-        quote = connection.ops.quote_name
-        table = quote(Lead._meta.db_table)
-        column_list = ", ".join(quote(c) for c in self.columns)
+        table, column_list = self.table_sql, self.columns_sql
         with connection.cursor() as cursor:
             if self.sequence is None:
                 cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Lead._meta.db_table])
@@ -764,7 +778,7 @@ class _Writer:
                 "SELECT nextval(%s) FROM generate_series(1, %s)", [self.sequence, len(rows)]
             )
             pks = [pk for (pk,) in cursor.fetchall()]
-            with cursor.copy(f"COPY {table} ({quote('id')}, {column_list}) FROM STDIN") as copy:
+            with cursor.copy(f'COPY {table} ("id", {column_list}) FROM STDIN') as copy:
                 copy.write(
                     "".join([f"{pk}\t{row.line}" for pk, row in zip(pks, rows, strict=True)])
                 )
@@ -773,19 +787,7 @@ class _Writer:
     def _upsert(self, rows: list[Row]) -> dict[str, int]:
         """INSERT … ON CONFLICT (bot_id, uuid) DO UPDATE; returns {uuid: id}."""
         quote = connection.ops.quote_name
-        table = quote(Lead._meta.db_table)
-        column_list = ", ".join(quote(c) for c in self.columns)
-        # A row is only written when its chat changed: its version goes one up.
-        conflict = (
-            f"ON CONFLICT ({quote('bot_id')}, {quote('uuid')}) DO UPDATE SET "
-            + ", ".join(
-                f"{quote(c)} = {table}.{quote(c)} + 1"
-                if c == "version"
-                else f"{quote(c)} = excluded.{quote(c)}"
-                for c in SYNCED_FIELDS
-            )
-            + f" RETURNING {quote('id')}, {quote('uuid')}"
-        )
+        table, column_list, conflict = self.table_sql, self.columns_sql, self.on_conflict_sql
         ids: dict[str, int] = {}
         with connection.cursor() as cursor:
             if self.vendor == "postgresql":

@@ -371,7 +371,7 @@ class LeadTable(tables.Table):
             if orderable:
                 alias = OrderBy(name)
                 if name in ordering:  # as django-tables2's BoundColumn: asc/desc, and its toggle
-                    current = next(o for o in ordering if o.bare == name)
+                    current = ordering[name]
                     classes = {
                         *th.get("class", "").split(),
                         current.is_descending and "desc" or "asc",
