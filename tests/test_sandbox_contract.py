@@ -1,6 +1,7 @@
 """The sandbox answers as API.md documents, over real HTTP on a loopback port."""
 
 import json
+import socket
 import time
 
 import pytest
@@ -210,6 +211,30 @@ def test_latency():
         started = time.monotonic()
         get(running)
         assert time.monotonic() - started >= 0.2
+
+
+def test_answers_leave_with_nagle_off(box, monkeypatch):
+    """Headers and body are two writes: with Nagle's algorithm on, every keep-alive answer waited
+    for the client's delayed ACK (about 40 ms on top of the configured latency)."""
+    handler = box.server.RequestHandlerClass
+    nodelay = []
+    setup = handler.setup
+
+    def recording_setup(self):
+        setup(self)
+        nodelay.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    monkeypatch.setattr(handler, "setup", recording_setup)
+    with requests.Session() as session:
+        for _ in range(2):
+            answer = session.get(
+                f"{box.url}/inbox/direct/chats",
+                params={"botId": BOT, "customerId": CUSTOMER, "page": "1", "type": "lead"},
+                headers={"x-bot-token": TOKEN},
+                timeout=5,
+            )
+            assert answer.status_code == 200
+    assert nodelay and all(nodelay)
 
 
 def test_control_endpoints(box):
