@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import resource
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -89,7 +90,7 @@ def seed(n: int) -> None:
         tidy()
         return
     print(f"Seeding {n:,} leads into the mirror…", flush=True)
-    Lead.objects.all().delete()
+    clear_mirror()
     rng = random.Random(42)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     agents = [f"64a1a9d0aa0000000000004{i}" for i in range(8)] + [""] * 2
@@ -285,9 +286,9 @@ def bench_status_edit(runs: int) -> dict:
     return {"server_ms": statistics.median(server), "total_ms": statistics.median(totals)}
 
 
-def clear_sync_bot() -> None:
-    """Delete the sync bench's leads without loading them (a Django delete() would collect every
-    row first, and the sync process, forked from this one, would count that memory as its own)."""
+def clear_mirror(bot_id: str | None = None) -> None:
+    """Delete the leads (of `bot_id`, or all) without loading them: a Django delete() collects
+    every row and its changes first, hundreds of MB for 100,000 leads."""
     from leads.models import LeadChange
 
     for model, lookup in (
@@ -295,8 +296,13 @@ def clear_sync_bot() -> None:
         (LeadChange, "lead__bot_id"),
         (Lead, "bot_id"),
     ):
-        ids = model.objects.filter(**{lookup: "sync-bot"})
-        ids._raw_delete(ids.db)
+        rows = model.objects.filter(**{lookup: bot_id}) if bot_id else model.objects.all()
+        rows._raw_delete(rows.db)
+
+
+def clear_sync_bot() -> None:
+    """Delete the sync bench's leads."""
+    clear_mirror("sync-bot")
     if connection.vendor == "postgresql":
         tidy()
 
@@ -362,6 +368,11 @@ def bench_sync_latency(latency_chats: int) -> dict:
         run = sync_leads(full=True, concurrency=8)
         results["ours_s"] = time.monotonic() - started
         results["latency_chats"] = run.created
+        # A page already asked for when the sync stopped reading (the catch-up's next page)
+        # finishes in its thread: let it, before the sandbox goes away under it.
+        for thread in threading.enumerate():
+            if thread.name.startswith("sync-"):
+                thread.join(timeout=5)
     finally:
         box.terminate()
         box.wait()
@@ -369,8 +380,15 @@ def bench_sync_latency(latency_chats: int) -> dict:
     return results
 
 
-def _peak_rss_mb(usage: resource.struct_rusage) -> float:
-    return usage.ru_maxrss / 1024
+# Runs `argv[2:]`, exits with its code, and writes its peak RSS (kB) to the file `argv[1]`.
+RSS_PROBE = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[2:])
+_pid, status, usage = os.wait4(child.pid, 0)
+with open(sys.argv[1], "w") as report:
+    report.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
 
 
 def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
@@ -391,21 +409,23 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
             clear_sync_bot()
             connection.close()
             started = time.monotonic()
-            proc = subprocess.Popen(
-                [sys.executable, str(ROOT / "manage.py"), "sync_leads", "--full",
-                 "--concurrency", "8", "--no-progress"],
-                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
-            _pid, status, usage = os.wait4(proc.pid, 0)
-            elapsed = time.monotonic() - started
-            out, err = proc.stdout.read(), proc.stderr.read()
-            proc.stdout.close()
-            proc.stderr.close()
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            if proc.returncode:
-                raise RuntimeError(f"sync_leads failed: {err.strip()[-2000:]}")
+            # Through a small Python that starts sync_leads and reports its rusage: a child
+            # started straight from this process inherits this process's peak RSS as its own
+            # (Linux folds the pre-exec high-water mark into ru_maxrss), seeding's included.
+            with tempfile.NamedTemporaryFile(mode="r", suffix=".rss") as report:
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", RSS_PROBE, report.name,
+                     sys.executable, str(ROOT / "manage.py"), "sync_leads", "--full",
+                     "--concurrency", "8", "--no-progress"],
+                    env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                )  # fmt: skip
+                out, err = proc.communicate()
+                elapsed = time.monotonic() - started
+                if proc.returncode:
+                    raise RuntimeError(f"sync_leads failed: {err.strip()[-2000:]}")
+                peak_kb = int(report.read() or 0)
             times.append(elapsed)
-            rss.append(_peak_rss_mb(usage))
+            rss.append(peak_kb / 1024)
             results["zero_latency_chats"] = Lead.objects.filter(bot_id="sync-bot").count()
             results["sync_line"] = out.strip()
             if repeat > 1:
