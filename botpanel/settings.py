@@ -35,6 +35,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    "botpanel",  # first: its `runserver` (Nagle off) wraps whitenoise's, which wraps Django's
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
