@@ -59,7 +59,9 @@ KINDS = ("lead", "non-lead")
 # cut a large sync by a sixth.
 BATCH_SIZE = {"sqlite": 500, "postgresql": 2000}
 # PostgreSQL: pages fetched and built ahead while a batch is written (its threads fetch at most
-# `concurrency` at once); enough for a batch and a half of 100-chat pages.
+# `concurrency` at once); enough for a batch and a half of 100-chat pages. Only when every page
+# is read (a full listing): an incremental sync stops at its mark, usually on page 1 or 2, and
+# asks for at most `concurrency` pages beyond the one it reads.
 PREFETCH_PAGES = {"postgresql": 32}
 MAX_CONCURRENCY = 16
 # Pages built in the fetch threads before the sync starts its row-building processes (if any).
@@ -474,7 +476,7 @@ def _sync_kind(
         kind,
         concurrency,
         fetch=partial(writer.fetch_page, client, kind),
-        prefetch=PREFETCH_PAGES.get(connection.vendor, 0),
+        prefetch=PREFETCH_PAGES.get(connection.vendor, 0) if mark is None else 0,
     )
     batch_size = BATCH_SIZE.get(connection.vendor, 500)
     try:

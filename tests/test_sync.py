@@ -217,7 +217,9 @@ def test_incremental_sync_picks_up_a_chat_changed_through_put_and_stops_early(bo
     pages_read = sorted(int(r.query["page"]) for r in list_gets(botpenguin))
     assert 1 in pages_read and 2 in pages_read
     assert run.pages <= 2
-    assert len(pages_read) < 10
+    # Pages asked for ahead: at most `concurrency` (4) beyond those read, on either database
+    # (a full sync's prefetch of 32 pages on PostgreSQL had an incremental one ask for 25).
+    assert len(pages_read) <= 4 + 2
 
 
 def test_incremental_mark_advances_only_on_success(botpenguin):
