@@ -37,17 +37,9 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1,localhost")
 def configure_database() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        base, _, name = url.rpartition("/")
-        bench_url = f"{base}/{name or 'postgres'}_{os.environ.get('BENCH_DB', 'bench')}"
-        import psycopg
+        from databases import sibling_postgres_url
 
-        admin = base.replace("postgres://", "postgresql://", 1) + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            exists = conn.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", [bench_url.rsplit("/", 1)[1]]
-            ).fetchone()
-            if not exists:
-                conn.execute(f'CREATE DATABASE "{bench_url.rsplit("/", 1)[1]}"')
+        bench_url = sibling_postgres_url(url, os.environ.get("BENCH_DB", "bench"))
         os.environ["DATABASE_URL"] = bench_url
         return "PostgreSQL"
     (ROOT / "var").mkdir(exist_ok=True)

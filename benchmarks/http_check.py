@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 import requests
+from databases import sibling_postgres_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "http-check-Passw0rd!"
@@ -60,15 +61,7 @@ def wait_for(url: str, seconds: float = 30) -> None:
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL", "")
     if url.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, _, name = url.rpartition("/")
-        db = f"{name or 'postgres'}_http"
-        admin = base.replace("postgres://", "postgresql://", 1) + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{db}"')
-        return f"{base}/{db}"
+        return sibling_postgres_url(url, "http", fresh=True)
     path = ROOT / "var" / "http_check.sqlite3"
     path.parent.mkdir(exist_ok=True)
     for leftover in path.parent.glob(path.name + "*"):
