@@ -331,7 +331,7 @@ def bench_sync_latency(latency_chats: int) -> dict:
     and page size 20, against the sandbox (its own process)."""
     from leads.botpenguin.client import BotPenguinClient, ClientConfig
     from leads.botpenguin.records import parse_chat
-    from leads.sync import sync_leads
+    from leads.sync import FETCH_THREADS, sync_leads
 
     results = {}
     port = free_port()
@@ -363,7 +363,7 @@ def bench_sync_latency(latency_chats: int) -> dict:
         # A page already asked for when the sync stopped reading (the catch-up's next page)
         # finishes in its thread: let it, before the sandbox goes away under it.
         for thread in threading.enumerate():
-            if thread.name.startswith("sync-"):
+            if thread.name.startswith(FETCH_THREADS):
                 thread.join(timeout=5)
     finally:
         box.terminate()

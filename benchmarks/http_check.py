@@ -144,13 +144,9 @@ def main() -> None:
         sync = manage(env, "sync_leads", "--full", "--no-progress", capture_output=True, text=True)
         sync_s = time.monotonic() - started
         manage(
-            env,
-            "shell",
-            "-c",
-            "from django.contrib.auth import get_user_model; "
-            "get_user_model().objects.create_superuser('http-check', '', "
-            f"{PASSWORD!r})",
-        )
+            {**env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
+            "createsuperuser", "--noinput", "--username", "http-check", "--email", "",
+        )  # fmt: skip
         web = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "botpanel.wsgi", "--workers", "2",
              "--bind", f"127.0.0.1:{web_port}", "--log-level", "warning"],

@@ -402,24 +402,24 @@ def last_mark(kind: str) -> datetime | None:
 # --- listing ------------------------------------------------------------------------------------
 
 
+# The sync's fetch threads are named "<FETCH_THREADS>-<kind>_<n>".
+FETCH_THREADS = "sync-fetch"
+
+
 def iter_pages(
-    client: BotPenguinClient,
-    kind: str,
-    concurrency: int,
-    fetch: Callable[[int], list] | None = None,
-    prefetch: int = 0,
-) -> Iterator[tuple[int, list]]:
+    fetch: Callable[[int], Page], *, kind: str, concurrency: int, prefetch: int = 0
+) -> Iterator[tuple[int, Page]]:
     """Yield (page number, page) in page order, fetching up to `concurrency` pages at once
     and keeping up to `prefetch` (at least `concurrency`) fetched or asked for ahead.
 
-    A page is what `fetch(page number)` returns (by default the raw chats: `client.list_chats`);
-    it runs in the worker threads, so work done there overlaps the database writes. Stops after
-    the first empty page. Closing the generator early (incremental stop) cancels the pages not yet
-    started; a page already in flight finishes in its thread and is dropped.
+    A page is what `fetch(page number)` returns; it runs in the worker threads, so work done
+    there overlaps the database writes. Stops after the first empty page. Closing the generator
+    early (incremental stop) cancels the pages not yet started; a page already in flight
+    finishes in its thread and is dropped.
     """
-    if fetch is None:
-        fetch = partial(_list_chats, client, kind)
-    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"sync-{kind}")
+    executor = ThreadPoolExecutor(
+        max_workers=concurrency, thread_name_prefix=f"{FETCH_THREADS}-{kind}"
+    )
     pending: dict[int, Future] = {}
     next_page = 1
     try:
@@ -442,10 +442,6 @@ def iter_pages(
         for future in pending.values():
             future.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
-
-
-def _list_chats(client: BotPenguinClient, kind: str, page: int) -> list:
-    return client.list_chats(page, kind)
 
 
 def _sync_kind(
@@ -472,10 +468,9 @@ def _sync_kind(
     newest: datetime | None = None
     flush = partial(writer.flush, batch, counts)
     pages = iter_pages(
-        client,
-        kind,
-        concurrency,
-        fetch=partial(writer.fetch_page, client, kind),
+        partial(writer.fetch_page, client, kind),
+        kind=kind,
+        concurrency=concurrency,
         prefetch=PREFETCH_PAGES.get(connection.vendor, 0) if mark is None else 0,
     )
     batch_size = BATCH_SIZE.get(connection.vendor, 500)
@@ -587,9 +582,17 @@ class _Writer:
         # Every column on insert (fields a sync does not own take their model defaults), only
         # the synced ones on update.
         self.columns = [f.attname for f in fields]
+        defaults = {f.attname: f.get_default() for f in fields}
+        defaults.update(
+            bot_id=bot_id,
+            customer_id=customer_id,
+            synced_at=sync_time,
+            missing_since=None,
+            version=1,
+        )
         spec = RowSpec(
             columns=self.columns,
-            template=[],
+            defaults=[defaults[name] for name in self.columns],
             is_lead=is_lead,
             db_timezone=connection.timezone if self.vendor == "sqlite" else None,
             copy_lines=self.vendor == "postgresql",
@@ -597,16 +600,6 @@ class _Writer:
                 f.attname for f in fields if f.get_internal_type() == "DateTimeField"
             ),
         )
-        template = [spec.adapt(f.attname, f.get_default()) for f in fields]
-        for name, value in (
-            ("bot_id", bot_id),
-            ("customer_id", customer_id),
-            ("synced_at", sync_time),
-            ("missing_since", None),
-            ("version", 1),
-        ):
-            template[spec.position[name]] = spec.adapt(name, value)
-        spec.template = template
         self.spec = spec
         self.position = spec.position
         self.adapt = spec.adapt
@@ -631,13 +624,11 @@ class _Writer:
     def fetch_page(self, client: BotPenguinClient, kind: str, page: int) -> Page:
         """One page of the listing as rows: decoded and built in a worker process when the
         sync has them (from page IN_THREAD_PAGES + 1 on: a small sync starts none), else here."""
-        decoded = getattr(client, "list_chats_decoded", None)
-        if decoded is None:
-            result = self.spec.page([(raw, None) for raw in client.list_chats(page, kind)])
-        elif self.pool is not None and page > IN_THREAD_PAGES:
-            result = decoded(page, kind, partial(self.pool.build, self.spec))
+        if self.pool is not None and page > IN_THREAD_PAGES:
+            build = partial(self.pool.build, self.spec)
         else:
-            result = decoded(page, kind, partial(build_listing, self.spec))
+            build = partial(build_listing, self.spec)
+        result = client.list_chats_decoded(page, kind, build)
         for problem in result.problems:
             logger.info("Skipped a chat that could not be parsed: %s", problem)
         return result

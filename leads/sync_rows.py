@@ -47,14 +47,10 @@ def _clip(value: str, limit: int) -> str:
 _NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 
 
-def raw_json(raw: object, is_lead: bool, text: str | None = None) -> tuple[str, str]:
-    """The raw chat as stored (JSON text, NULs dropped: PostgreSQL refuses them) and its hash,
-    which tells an unchanged chat from a changed one.
-
-    `text` is the chat's JSON exactly as the API sent it (stored as is: no second encoding);
-    without it the chat is encoded here, keys sorted."""
-    if text is None:
-        text = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
+def raw_json(text: str, is_lead: bool) -> tuple[str, str]:
+    """The raw chat as stored and its hash, which tells an unchanged chat from a changed one.
+    `text` is the chat's JSON exactly as the API sent it: stored as is (no second encoding),
+    but for NULs, which PostgreSQL refuses."""
     if "\\u0000" in text:
         text = _NUL_ESCAPE.sub(r"\1", text)
     digest = hashlib.sha256(f"{int(is_lead)}{text}".encode("utf-8", "surrogatepass"))
@@ -150,18 +146,22 @@ class RowSpec:
     values: it travels to the worker processes)."""
 
     columns: list[str]
-    template: list  # every column's value for a new row, adapted
+    defaults: list  # every column's value for a new row, as Python values
     is_lead: bool
     db_timezone: tzinfo | None  # SQLite: datetimes stored naive in this zone; None: kept aware
     copy_lines: bool  # PostgreSQL: also build each row's COPY line
     datetime_columns: frozenset[str]
     position: dict[str, int] = field(init=False)
+    template: list = field(init=False)  # the defaults, adapted: a new row starts as a copy
     json_at: list[tuple[int, str]] = field(init=False)
     datetime_at: list[tuple[int, str]] = field(init=False)
     plain_at: list[tuple[int, str]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.position = {name: i for i, name in enumerate(self.columns)}
+        self.template = [
+            self.adapt(name, value) for name, value in zip(self.columns, self.defaults, strict=True)
+        ]
         at = [(self.position[name], name) for name in RECORD_FIELDS]
         self.json_at = [(i, name) for i, name in at if name in JSON_COLUMNS]
         self.datetime_at = [(i, name) for i, name in at if name in self.datetime_columns]
@@ -187,8 +187,8 @@ class RowSpec:
             value = value.astimezone(self.db_timezone)
         return str(value.replace(tzinfo=None))
 
-    def row(self, record: ChatRecord, text: str | None) -> Row:
-        raw_text, raw_hash = raw_json(record.raw, self.is_lead, text)
+    def row(self, record: ChatRecord, text: str) -> Row:
+        raw_text, raw_hash = raw_json(text, self.is_lead)
         fields = lead_fields_from_record(record, is_lead=self.is_lead)
         values = self.template.copy()
         for at, name in self.plain_at:
@@ -211,8 +211,8 @@ class RowSpec:
         line = copy_line(values) if self.copy_lines else None
         return Row(record.uuid, record.updated_at, raw_hash, values, fields["tags"], line)
 
-    def page(self, items: Sequence[tuple[Any, str | None]]) -> Page:
-        """[(chat, its JSON text or None), ...] as rows; chats that cannot be parsed skipped."""
+    def page(self, items: Sequence[tuple[Any, str]]) -> Page:
+        """[(chat, its JSON text), ...] as rows; chats that cannot be parsed skipped."""
         rows: list[Row] = []
         problems: list[str] = []
         for raw, text in items:

@@ -2,6 +2,7 @@
 listing's odd cases). Runs on SQLite and PostgreSQL."""
 
 import copy
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -329,13 +330,15 @@ class ScriptedClient:
         self.pages = pages
         self.calls: list[tuple[int, str]] = []
 
-    def list_chats(self, page: int, type: str) -> list:
+    def list_chats_decoded(self, page: int, type: str, decode):
+        """As BotPenguinClient.list_chats_decoded: the page sent as a JSON body, decoded."""
         self.calls.append((page, type))
         pages = self.pages.get(type, [])
         result = pages[page - 1] if page <= len(pages) else []
         if isinstance(result, Exception):
             raise result
-        return copy.deepcopy(result)
+        _body, items = decode(json.dumps({"success": True, "data": result}).encode())
+        return items
 
     def close(self) -> None:
         pass
@@ -438,14 +441,14 @@ def test_a_chat_edited_during_a_full_listing_is_not_flagged_missing(botpenguin):
             self.client = client
             self.moved = False
 
-        def list_chats(self, page, kind):
+        def list_chats_decoded(self, page, kind, decode):
             if page == 2 and not self.moved:  # page 1 is read; now someone edits the chat
                 chat = copy.deepcopy(box.get_chat(mover))
                 chat["status"] = "CLOSED"
                 chat["updatedAt"] = timezone.now().isoformat().replace("+00:00", "Z")
                 box.add_chat(chat, is_lead=True)
                 self.moved = True
-            return self.client.list_chats(page, kind)
+            return self.client.list_chats_decoded(page, kind, decode)
 
         def close(self):
             self.client.close()

@@ -113,7 +113,7 @@ def test_rows_built_in_worker_processes_are_stored_as_rows_built_in_threads(
 def _spec() -> RowSpec:
     return RowSpec(
         columns=["uuid", "raw", "raw_hash", *RECORD_FIELDS],
-        template=[None] * (3 + len(RECORD_FIELDS)),
+        defaults=[None] * (3 + len(RECORD_FIELDS)),
         is_lead=True,
         db_timezone=None,
         copy_lines=True,
