@@ -229,7 +229,7 @@ def bench_status_edit(runs: int) -> dict:
     the request's own server time, i.e. its total minus the time spent inside the PUT's HTTP
     call (timed around BotPenguinClient._request), median of `runs` after 3 warm-ups."""
     from leads.botpenguin import client as bp_client
-    from leads.sync import sync_leads
+    from leads.sync.run import sync_leads
 
     port = free_port()
     box = start_sandbox(chats=60, page_size=20, latency_ms=0, port=port)
@@ -331,7 +331,7 @@ def bench_sync_latency(latency_chats: int) -> dict:
     and page size 20, against the sandbox (its own process)."""
     from leads.botpenguin.client import BotPenguinClient, ClientConfig
     from leads.botpenguin.records import parse_chat
-    from leads.sync import FETCH_THREADS, sync_leads
+    from leads.sync.run import FETCH_THREADS, sync_leads
 
     results = {}
     port = free_port()

@@ -66,7 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "leads.middleware.SessionMiddleware",  # idle expiry, one-time passwords, htmx after logout
+    "leads.accounts.middleware.SessionMiddleware",  # idle expiry, one-time passwords, htmx after logout
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -83,7 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "leads.context_processors.frame",
+                "leads.web.context_processors.frame",
             ],
         },
     },
@@ -128,7 +128,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # django-axes first: it refuses a locked-out login before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "leads.auth.RoleBackend",
+    "leads.accounts.backends.RoleBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -142,11 +142,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "leads:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sessions end after SESSION_IDLE_MINUTES without activity (leads.middleware renews the expiry at
+# Sessions end after SESSION_IDLE_MINUTES without activity (leads.accounts.middleware renews the expiry at
 # most once a minute while a person works; the badges' polling does not count as activity).
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
 # Django's database sessions, read together with their signed-in user (one query a page).
-SESSION_ENGINE = "leads.sessions"
+SESSION_ENGINE = "leads.accounts.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
 
 # Login throttling (django-axes): AXES_FAILURE_LIMIT failed logins for one username from one
@@ -157,7 +157,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_CLIENT_IP_CALLABLE = "leads.auth.client_ip"
+AXES_CLIENT_IP_CALLABLE = "leads.accounts.backends.client_ip"
 AXES_VERBOSE = False
 # How many reverse proxies (nginx, a load balancer) append to X-Forwarded-For in front of the app.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

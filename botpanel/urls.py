@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from leads.views_account import PasswordChangeView
+from leads.accounts.views import PasswordChangeView
 
 urlpatterns = [
     # Ours first: changing the password also ends a one-time password from `createagent`.

@@ -6,7 +6,9 @@ from django import forms
 from django.contrib import admin
 
 from leads import services
-from leads.forms import (
+from leads.accounts.permissions import can_resolve_changes
+from leads.models import Lead, LeadChange, Status, SyncRun
+from leads.web.forms import (
     clean_picture_url,
     clean_tag,
     dial_code_field,
@@ -14,8 +16,6 @@ from leads.forms import (
     phone_field,
     picture_field,
 )
-from leads.models import Lead, LeadChange, Status, SyncRun
-from leads.permissions import can_resolve_changes
 
 ADMIN_EDITABLE = ("name", "email", "dial_code", "phone", "picture", "status", "agent_id")
 

@@ -4,11 +4,11 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_roles(sender, **kwargs) -> None:
-    """Keep the groups "Agent" and "Lead admin" in line with leads.permissions after every
+    """Keep the groups "Agent" and "Lead admin" in line with leads.accounts.permissions after every
     migrate (and after a test flush, which empties the auth tables)."""
     from django.contrib.auth.models import Group, Permission
 
-    from leads.permissions import ensure_roles
+    from leads.accounts.permissions import ensure_roles
 
     ensure_roles(Group, Permission)
 
@@ -19,7 +19,8 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self) -> None:
-        from leads import pg_timestamps, signals  # noqa: F401  (signals: login / password / sync hooks)
+        from leads import pg_timestamps
+        from leads.accounts import signals  # noqa: F401  (login hooks, the frame's last sync)
 
         connection_created.connect(
             pg_timestamps.on_connection_created, dispatch_uid="leads.pg_timestamps"

@@ -106,7 +106,7 @@ class Lead(models.Model):
     class Meta:
         ordering = ["-remote_updated_at", "-id"]
         # The roles (groups "Agent" and "Lead admin", migration 0004) are made of these plus
-        # Django's own view/change permissions; leads.permissions is where they are checked.
+        # Django's own view/change permissions; leads.accounts.permissions is where they are checked.
         permissions = [
             ("triage_lead", "Can change status, add notes and edit tags (also in bulk)"),
             ("edit_lead_contact", "Can edit contact fields, picture, agent and attributes"),
@@ -318,9 +318,9 @@ class PasswordChangeRequired(models.Model):
 
 
 class BrowserSession(AbstractBaseSession):
-    """A browser's session (SESSION_ENGINE = "leads.sessions"): Django's session row plus the id
+    """A browser's session (SESSION_ENGINE = "leads.accounts.sessions"): Django's session row plus the id
     of the user signed in with it, so that every page loads its session and its user (with the
-    user's permissions) in one query (leads.sessions). Deleting a user ends their sessions."""
+    user's permissions) in one query (leads.accounts.sessions). Deleting a user ends their sessions."""
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -332,6 +332,6 @@ class BrowserSession(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from leads.sessions import SessionStore
+        from leads.accounts.sessions import SessionStore
 
         return SessionStore

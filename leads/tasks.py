@@ -5,9 +5,9 @@ import logging
 from django.utils import timezone
 from django_tasks import task
 
-from leads import delivery
 from leads.models import Heartbeat, SyncRun
-from leads.sync import SyncError, sync_leads
+from leads.services import delivery
+from leads.sync.run import SyncError, sync_leads
 
 logger = logging.getLogger(__name__)
 

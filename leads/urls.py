@@ -1,31 +1,32 @@
 from django.urls import path
 
-from leads import views
+from leads.web.views import changes, detail, home, sync
+from leads.web.views import list as lead_list
 
 app_name = "leads"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     # The list (leads; ?type=non-lead for the other chats), its export (?_export=csv|xlsx),
     # in-place status change of a row and bulk actions.
-    path("leads/", views.LeadListView.as_view(), name="list"),
-    path("leads/bulk/", views.bulk_action, name="bulk"),
-    path("leads/tags/", views.tag_options, name="tag-options"),
-    path("leads/<str:uuid>/row-status/", views.row_status, name="row-status"),
+    path("leads/", lead_list.LeadListView.as_view(), name="list"),
+    path("leads/bulk/", lead_list.bulk_action, name="bulk"),
+    path("leads/tags/", lead_list.tag_options, name="tag-options"),
+    path("leads/<str:uuid>/row-status/", lead_list.row_status, name="row-status"),
     # The detail page and its forms.
-    path("leads/<str:uuid>/", views.lead_detail, name="detail"),
-    path("leads/<str:uuid>/edit/status/", views.edit_status, name="edit-status"),
-    path("leads/<str:uuid>/edit/note/", views.add_note, name="add-note"),
-    path("leads/<str:uuid>/edit/tags/", views.edit_tags, name="edit-tags"),
-    path("leads/<str:uuid>/edit/contact/", views.edit_contact, name="edit-contact"),
+    path("leads/<str:uuid>/", detail.lead_detail, name="detail"),
+    path("leads/<str:uuid>/edit/status/", detail.edit_status, name="edit-status"),
+    path("leads/<str:uuid>/edit/note/", detail.add_note, name="add-note"),
+    path("leads/<str:uuid>/edit/tags/", detail.edit_tags, name="edit-tags"),
+    path("leads/<str:uuid>/edit/contact/", detail.edit_contact, name="edit-contact"),
     # The change log.
-    path("activity/", views.ActivityView.as_view(), name="activity"),
-    path("changes/counts/", views.change_counts, name="change-counts"),
-    path("changes/retry-failed/", views.changes_retry_failed, name="changes-retry-failed"),
-    path("changes/<int:pk>/retry/", views.change_retry, name="change-retry"),
-    path("changes/<int:pk>/discard/", views.change_discard, name="change-discard"),
-    path("healthz", views.healthz, name="healthz"),
+    path("activity/", changes.ActivityView.as_view(), name="activity"),
+    path("changes/counts/", changes.change_counts, name="change-counts"),
+    path("changes/retry-failed/", changes.changes_retry_failed, name="changes-retry-failed"),
+    path("changes/<int:pk>/retry/", changes.change_retry, name="change-retry"),
+    path("changes/<int:pk>/discard/", changes.change_discard, name="change-discard"),
+    path("healthz", changes.healthz, name="healthz"),
     # Sync now (staff) and its progress.
-    path("sync/now/", views.sync_now, name="sync-now"),
-    path("sync/status/", views.sync_status, name="sync-status"),
+    path("sync/now/", sync.sync_now, name="sync-now"),
+    path("sync/status/", sync.sync_status, name="sync-status"),
 ]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from leads.botpenguin.sandbox import Sandbox
+from leads.botpenguin.sandbox.server import Sandbox
 
 SANDBOX_TOKEN = "sandbox-test-token-5f2c"  # distinctive, so tests can scan pages and logs for it
 BOT_ID = "test-bot"

@@ -2,9 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from leads.counting import bump_mirror_version
 from leads.models import Lead
-from leads.sync import tag_rows
+from leads.selectors.counting import bump_mirror_version
+from leads.sync.run import tag_rows
 from tests.conftest import BOT_ID, CUSTOMER_ID
 
 BASE = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)

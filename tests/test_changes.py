@@ -10,9 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from leads import delivery, services
+from leads import services
 from leads.models import Heartbeat, Lead, LeadChange, SyncRun
-from leads.sync import sync_leads
+from leads.services import delivery
+from leads.sync.run import sync_leads
 from tests.conftest import SANDBOX_TOKEN
 from tests.factories import make_lead
 

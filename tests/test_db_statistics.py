@@ -4,8 +4,8 @@ PostgreSQL's autovacuum may be off or not yet round (it is off on this project's
 import pytest
 from django.db import connection, transaction
 
-from leads import db_statistics
-from leads.sync import sync_leads
+from leads.sync import statistics as db_statistics
+from leads.sync.run import sync_leads
 from tests.test_sync import fill
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]

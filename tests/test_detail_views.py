@@ -402,7 +402,7 @@ def test_previous_and_next_with_microseconds_and_ties_take_one_index_seek_each()
     from django.http import QueryDict
     from django.test.utils import CaptureQueriesContext
 
-    from leads.list_queries import neighbours
+    from leads.selectors.lists import neighbours
     from tests.factories import BASE
 
     tie = BASE + timedelta(microseconds=500_001)
@@ -446,8 +446,8 @@ def test_a_lead_is_looked_up_by_uuid_through_an_index_that_starts_with_it():
 def test_the_attribute_formset_counters_are_django_s_management_form(data):
     """The page writes the formset's counters itself (rendering the management form through the
     widget templates cost 3 ms); they must be what Django's management form holds."""
-    from leads.forms import AttributeFormSet
     from leads.templatetags.leads_extras import management_form
+    from leads.web.forms import AttributeFormSet
 
     initial = [{"key": "plan", "value": "gold"}]
     formset = AttributeFormSet(data, initial=initial, prefix="attr")

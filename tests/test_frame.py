@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
 from leads.models import Lead, SyncRun
-from leads.sync import take_sync_lease
+from leads.sync.run import take_sync_lease
 from tests.conftest import SANDBOX_TOKEN
 from tests.test_sync import fill
 

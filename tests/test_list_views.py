@@ -189,7 +189,7 @@ def test_a_list_row_is_the_row_an_inline_edit_renders(agent_client, botpenguin):
     )  # fmt: skip
     listed = agent_client.get("/leads/").content.decode()
     row = re.search(r'<tr data-uuid="[^"]+".*?</tr>', listed, re.S).group(0)
-    from leads.tables import LeadTable
+    from leads.web.tables import LeadTable
 
     assert LeadTable([lead]).row_html(lead) == row
     assert "Zoë &lt;b&gt;" in row and "&lt;i&gt;" in row and "x" * 79 + "&hellip;" in row
@@ -469,7 +469,7 @@ def test_search_index_follows_edits_and_deletes(agent_client):
     lead = make_lead(1, name="Meera Iyer")
     assert len(uuids_on_page(agent_client.get("/leads/?q=iyer"))) == 1
     Lead.objects.filter(pk=lead.pk).update(name="Meera Krishnan")
-    from leads.counting import bump_mirror_version
+    from leads.selectors.counting import bump_mirror_version
 
     bump_mirror_version()
     assert uuids_on_page(agent_client.get("/leads/?q=iyer")) == []
@@ -503,7 +503,7 @@ def test_a_search_known_to_match_many_rows_shows_the_same_page(agent_client):
 def test_a_deep_page_fetched_through_its_ids_shows_the_same_rows(agent_client, monkeypatch, query):
     """Past DEEP_PAGE_OFFSET a page is fetched by its ids first (an index-only scan on
     PostgreSQL) instead of a plain OFFSET: same rows, same order."""
-    from leads import counting
+    from leads.selectors import counting
 
     for n in range(80):
         make_lead(n, name=f"P{(n * 37) % 80:02d}", status="OPEN" if n % 3 else "CLOSED",
@@ -529,12 +529,12 @@ def test_tag_rows_have_no_index_on_lead_alone():
 
 
 def test_filter_sets_share_their_form_class_but_not_their_state():
-    """LeadFilter copies its filters shallowly and builds its form class once (leads.filters):
+    """LeadFilter copies its filters shallowly and builds its form class once (leads.web.filters):
     two requests' filter sets must still filter, validate and keep what was typed apart."""
     from django.http import QueryDict
 
-    from leads.filters import LeadFilter
-    from leads.list_queries import base_queryset
+    from leads.selectors.lists import base_queryset
+    from leads.web.filters import LeadFilter
 
     make_lead(1, name="Meera Iyer", tags=["vip"])
     make_lead(2, name="Arjun Rao", tags=["cold"])
@@ -556,7 +556,7 @@ def test_lead_tables_share_columns_but_not_their_sorting():
     sort must not show in another's header."""
     from django.http import QueryDict
 
-    from leads.tables import LeadTable
+    from leads.web.tables import LeadTable
 
     make_lead(1)
     by_name = LeadTable(Lead.objects.all(), order_by="name")
@@ -573,7 +573,7 @@ def test_the_list_shows_times_in_the_sites_time_zone(agent_client, settings):
     PostgreSQL): both are shown in TIME_ZONE, as the inline edit's row shows them."""
     from datetime import UTC, datetime
 
-    from leads.tables import LeadTable
+    from leads.web.tables import LeadTable
 
     settings.TIME_ZONE = "Asia/Kolkata"
     moment = datetime(2026, 10, 5, 23, 50, tzinfo=UTC)
@@ -588,7 +588,7 @@ def test_table_times_are_converted_unless_already_in_the_zone_shown():
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from leads.tables import _when
+    from leads.web.tables import _when
 
     kolkata, utc_zone = ZoneInfo("Asia/Kolkata"), ZoneInfo("UTC")
     naive_utc = datetime(2026, 10, 5, 23, 50)  # as SQLite returns it
@@ -601,7 +601,7 @@ def test_table_times_are_converted_unless_already_in_the_zone_shown():
 
 
 def test_a_list_page_of_latin_1_data_stays_latin_1():
-    """Dashes and ellipses are written as entities (leads.tables.clip_html): one character
+    """Dashes and ellipses are written as entities (leads.web.tables.clip_html): one character
     beyond Latin-1 made Python widen the whole page at every join of the template."""
     for n in range(30):
         make_lead(n, name=f"Zoë {n}", last_message_text="ä" * 100, status="" if n % 2 else "OPEN")
@@ -623,7 +623,7 @@ def test_the_header_is_django_tables2s_for_every_sort(sort):
 
     from django.http import QueryDict
 
-    from leads.tables import LeadTable, esc
+    from leads.web.tables import LeadTable, esc
 
     make_lead(1)
     params = QueryDict(f"status=OPEN&page=2&sort={sort}" if sort else "status=OPEN&page=2")

@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from leads.botpenguin.sandbox import Sandbox
-from leads.botpenguin.seed import make_chats
+from leads.botpenguin.sandbox.seed import make_chats
+from leads.botpenguin.sandbox.server import Sandbox
 
 TOKEN = "contract-token"
 BOT, CUSTOMER = "bot-1", "cust-1"
@@ -291,7 +291,7 @@ def test_seed_is_deterministic_and_varied():
 def test_the_state_file_is_written_soon_after_a_put_not_on_each_one(tmp_path, monkeypatch):
     import time
 
-    from leads.botpenguin import sandbox as sandbox_module
+    from leads.botpenguin.sandbox import server as sandbox_module
 
     monkeypatch.setattr(sandbox_module, "SAVE_DELAY", 0.3)
     state = tmp_path / "state.json"

@@ -260,7 +260,7 @@ def test_a_role_removed_takes_effect_on_the_next_request(world, user):
     assert agent.get("/leads/").status_code == 403
 
 
-# --- sessions read with their user (leads.sessions) ---------------------------------------------
+# --- sessions read with their user (leads.accounts.sessions) ---------------------------------------------
 
 
 def test_a_page_reads_its_session_and_user_in_one_query(user):
@@ -303,8 +303,8 @@ def test_a_session_still_ends_with_its_users_password_deletion_or_deactivation(u
 
 
 def test_the_user_a_session_read_is_taken_once_and_only_for_that_user(user, admin_user):
+    from leads.accounts.sessions import SessionStore, take_loaded_user
     from leads.models import BrowserSession
-    from leads.sessions import SessionStore, take_loaded_user
 
     client = Client()
     client.force_login(user)

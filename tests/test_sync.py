@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from leads.botpenguin.errors import Unavailable
 from leads.botpenguin.records import STATUSES
 from leads.models import Lead, LeadTag, SyncRun
-from leads.sync import last_mark, sync_leads
+from leads.sync.run import last_mark, sync_leads
 from tests.conftest import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]

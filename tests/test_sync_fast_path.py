@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from leads import services
 from leads.botpenguin.client import decode_listing
 from leads.models import Lead, LeadTag
-from leads.sync import sync_leads
+from leads.sync.run import sync_leads
 from tests.test_sync import BASE, ScriptedClient, _iso, make_chat
 
 # --- decoding a listing (no database) ------------------------------------------------------------
@@ -193,7 +193,7 @@ def test_a_sync_inside_an_outer_transaction_can_run_twice(botpenguin):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
 def test_many_chats_over_several_batches_each_written_once(botpenguin, monkeypatch):
-    monkeypatch.setattr("leads.sync.BATCH_SIZE", {"sqlite": 7, "postgresql": 7})
+    monkeypatch.setattr("leads.sync.run.BATCH_SIZE", {"sqlite": 7, "postgresql": 7})
     chats = [make_chat(i, tags=("demo", f"t{i % 3}")) for i in range(45)]
     _add(botpenguin, chats[:30])
     _add(botpenguin, chats[30:], is_lead=False)
@@ -225,7 +225,7 @@ def test_nul_characters_are_dropped_from_the_stored_raw_record(botpenguin):
 
 
 def _found(q: str) -> set[str]:
-    from leads.filters import LeadFilter
+    from leads.web.filters import LeadFilter
 
     return set(LeadFilter({"q": q}, queryset=Lead.objects.all()).qs.values_list("uuid", flat=True))
 
@@ -260,7 +260,7 @@ def test_a_sync_leaves_the_sqlite_checkpoint_setting_as_it_found_it(botpenguin):
     from django.db import connection
 
     from leads.botpenguin.errors import Unavailable
-    from leads.sync import SyncError
+    from leads.sync.run import SyncError
 
     if connection.vendor != "sqlite":
         pytest.skip("a SQLite setting")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from leads.models import Lead, SyncLease, SyncRun
-from leads.sync import SyncBusy, take_sync_lease
+from leads.sync.run import SyncBusy, take_sync_lease
 from tests.test_sync import fill
 from tests.test_workers import ROOT, child_env, manage
 
@@ -166,7 +166,7 @@ def test_the_lease_is_released_when_a_sync_fails(botpenguin, monkeypatch, failur
         def broken(**kwargs):
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr("leads.sync._mark_missing", broken)
+        monkeypatch.setattr("leads.sync.run._mark_missing", broken)
         expected = RuntimeError
 
     with pytest.raises(expected):

@@ -15,11 +15,11 @@ import pytest
 import responses
 from django.db import connection
 
-from leads import sync
 from leads.botpenguin.errors import MalformedResponse
 from leads.models import Lead, LeadTag
-from leads.sync import sync_leads
-from leads.sync_rows import RECORD_FIELDS, RowBuilderPool, RowSpec, build_listing, copy_line
+from leads.sync import run as sync
+from leads.sync.rows import RECORD_FIELDS, RowBuilderPool, RowSpec, build_listing, copy_line
+from leads.sync.run import sync_leads
 from tests.test_botpenguin_client import LIST_URL, make_client
 from tests.test_sync import make_chat
 

@@ -6,13 +6,13 @@ from django.db import migrations, models
 
 
 def create_roles(apps, schema_editor):
-    """The groups "Agent" and "Lead admin" with their permissions (leads.permissions).
+    """The groups "Agent" and "Lead admin" with their permissions (leads.accounts.permissions).
 
     Permissions are normally made after migrate (post_migrate); make them now so the groups can
     hold them on a fresh database too."""
     from django.contrib.auth.management import create_permissions
 
-    from leads.permissions import ensure_roles
+    from leads.accounts.permissions import ensure_roles
 
     for app_config in apps.get_app_configs():
         app_config.models_module = True

@@ -1,4 +1,4 @@
-"""Sessions move to leads.BrowserSession (SESSION_ENGINE = "leads.sessions"), which keeps the signed-in
+"""Sessions move to leads.BrowserSession (SESSION_ENGINE = "leads.accounts.sessions"), which keeps the signed-in
 user's id so that a page reads its session and user in one query. Sessions in Django's own table are
 not carried over: people sign in once more after this migration."""
 

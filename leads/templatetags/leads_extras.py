@@ -1,7 +1,7 @@
 from django import template
 from django.utils.html import format_html_join
 
-from leads import tables
+from leads.web import tables
 
 register = template.Library()
 

@@ -10,7 +10,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.botpenguin.sandbox import RunningSandbox, Sandbox
+from leads.botpenguin.sandbox.server import RunningSandbox, Sandbox
 
 
 class Command(BaseCommand):

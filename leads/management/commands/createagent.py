@@ -11,8 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from leads.accounts.permissions import AGENT, LEAD_ADMIN
 from leads.models import PasswordChangeRequired
-from leads.permissions import AGENT, LEAD_ADMIN
 
 
 class Command(BaseCommand):

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from leads.permissions import AGENT
+from leads.accounts.permissions import AGENT
 
 
 class Command(BaseCommand):

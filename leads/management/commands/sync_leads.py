@@ -5,7 +5,7 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.sync import KINDS, SyncBusy, SyncError, default_holder, sync_leads
+from leads.sync.run import KINDS, SyncBusy, SyncError, default_holder, sync_leads
 
 
 class Command(BaseCommand):

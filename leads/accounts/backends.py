@@ -39,10 +39,10 @@ def attach_permissions(user, permissions: str | None) -> None:
 class RoleBackend(ModelBackend):
     """Django's ModelBackend, but the signed-in user's permissions come in the same query as the
     user (every page checks a role), so a role costs no extra query per request; and on a page
-    the session's own query has read both already (leads.sessions)."""
+    the session's own query has read both already (leads.accounts.sessions)."""
 
     def get_user(self, user_id):
-        from leads.sessions import take_loaded_user
+        from leads.accounts.sessions import take_loaded_user
 
         user = take_loaded_user(user_id)
         if user is None:

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from leads.signals import MUST_CHANGE_PASSWORD, TOUCH_KEY
+from leads.accounts.signals import MUST_CHANGE_PASSWORD, TOUCH_KEY
 
 # Requests the page makes by itself (polling badges): they are not a person being active.
 BACKGROUND_URL_NAMES = {"leads:change-counts", "leads:sync-status", "leads:healthz"}

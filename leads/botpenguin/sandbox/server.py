@@ -124,7 +124,7 @@ class Sandbox:
     # --- data ------------------------------------------------------------------------------------------
 
     def seed_chats(self, n: int, *, lead_ratio: float = 0.7) -> None:
-        from leads.botpenguin.seed import make_chats
+        from leads.botpenguin.sandbox.seed import make_chats
 
         for chat, is_lead in make_chats(n, seed=self.seed, lead_ratio=lead_ratio):
             self.add_chat(chat, is_lead=is_lead)

@@ -7,11 +7,13 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from leads import selectors
 from leads.models import PasswordChangeRequired, SyncRun
+from leads.selectors import overview as selectors
 
 MUST_CHANGE_PASSWORD = "must_change_password"
-TOUCH_KEY = "_touched"  # when the session's idle expiry was last renewed (leads.middleware)
+TOUCH_KEY = (
+    "_touched"  # when the session's idle expiry was last renewed (leads.accounts.middleware)
+)
 
 
 @receiver(user_logged_in, dispatch_uid="leads.flag_one_time_password")

@@ -3,8 +3,8 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 
+from leads.accounts.signals import MUST_CHANGE_PASSWORD
 from leads.models import PasswordChangeRequired
-from leads.signals import MUST_CHANGE_PASSWORD
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):

@@ -7,7 +7,7 @@ from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils.functional import SimpleLazyObject
 
-from leads import selectors
+from leads.selectors import overview as selectors
 
 # The frame's links and assets, by name (url names for reverse(), paths for static()).
 FRAME_URLS = {

@@ -1,9 +1,9 @@
-"""Sessions that load their signed-in user in the same query (SESSION_ENGINE = "leads.sessions").
+"""Sessions that load their signed-in user in the same query (SESSION_ENGINE = "leads.accounts.sessions").
 
 Django reads a page's session in one query and its user in another. Every page needs both, and on
 PostgreSQL a round trip costs about half a millisecond inside a request, so the session row here
 carries its user's id (BrowserSession.user) and is read joined with that user and the user's
-permissions. leads.auth.RoleBackend.get_user() then takes that user instead of querying again;
+permissions. leads.accounts.backends.RoleBackend.get_user() then takes that user instead of querying again;
 django.contrib.auth still verifies the session against the user exactly as it always does.
 
 The user travels from the one to the other in a context variable, set by every session load (to
@@ -20,7 +20,7 @@ from django.db import connection
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from leads import auth
+from leads.accounts import backends as auth
 
 _loaded_user = ContextVar("botpanel_session_user", default=None)
 

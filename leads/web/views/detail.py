@@ -10,17 +10,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from leads import list_queries, services
-from leads.forms import (
-    AddTagForm,
-    AttributeFormSet,
-    ContactForm,
-    NoteForm,
-    RemoveTagForm,
-    StatusForm,
-)
-from leads.models import Lead, LeadChange, Status
-from leads.permissions import (
+from leads import services
+from leads.accounts.permissions import (
     EDIT_CONTACT,
     TRIAGE,
     VIEW,
@@ -30,7 +21,17 @@ from leads.permissions import (
     can_view_raw,
     permission_required,
 )
-from leads.views_list import filter_query_string
+from leads.models import Lead, LeadChange, Status
+from leads.selectors import lists as list_queries
+from leads.web.forms import (
+    AddTagForm,
+    AttributeFormSet,
+    ContactForm,
+    NoteForm,
+    RemoveTagForm,
+    StatusForm,
+)
+from leads.web.views.list import filter_query_string
 
 
 def _lead(uuid: str) -> Lead:

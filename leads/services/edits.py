@@ -29,14 +29,15 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from leads import counting, delivery
+from leads.accounts.permissions import EDIT_CONTACT, RESOLVE, SYNC, TRIAGE, require_service
 from leads.botpenguin.errors import ConfigurationError
 from leads.botpenguin.records import STATUSES, ParseError, build_put_body, parse_chat
 from leads.config import check_configured
 from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, SyncRun
-from leads.permissions import EDIT_CONTACT, RESOLVE, SYNC, TRIAGE, require_service
-from leads.sync import tag_rows, take_sync_lease
-from leads.sync_rows import lead_fields_from_record
+from leads.selectors import counting
+from leads.services import delivery
+from leads.sync.rows import lead_fields_from_record
+from leads.sync.run import tag_rows, take_sync_lease
 
 logger = logging.getLogger(__name__)
 

@@ -37,12 +37,13 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from leads import counting, db_statistics
 from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import BotPenguinError
 from leads.config import get_account, get_client
 from leads.models import EDITABLE_FIELDS, Lead, LeadTag, SyncLease, SyncRun
-from leads.sync_rows import (
+from leads.selectors import counting
+from leads.sync import statistics as db_statistics
+from leads.sync.rows import (
     Page,
     Row,
     RowBuilderPool,

@@ -13,14 +13,16 @@ from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 from django_tables2.export.views import ExportMixin
 
-from leads import counting, list_queries, services
+from leads import services
+from leads.accounts.permissions import TRIAGE, VIEW, PermissionRequiredMixin, permission_required
 from leads.botpenguin.records import STATUS_LABELS
-from leads.counting import CachedCountPaginator
-from leads.filters import DATE_FILTERS, PER_PAGE_CHOICES, LeadFilter
-from leads.forms import BulkActionForm
 from leads.models import Lead, Status
-from leads.permissions import TRIAGE, VIEW, PermissionRequiredMixin, permission_required
-from leads.tables import LIST_FIELDS, LeadExportTable, LeadTable
+from leads.selectors import counting
+from leads.selectors import lists as list_queries
+from leads.selectors.counting import CachedCountPaginator
+from leads.web.filters import DATE_FILTERS, PER_PAGE_CHOICES, LeadFilter
+from leads.web.forms import BulkActionForm
+from leads.web.tables import LIST_FIELDS, LeadExportTable, LeadTable
 
 CONTROL_PARAMS = list_queries.CONTROL_PARAMS
 # The keyboard shortcuts' help: "1 Open, 2 In progress, …" (keys 1–6 set a row's status).

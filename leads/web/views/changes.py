@@ -10,17 +10,18 @@ from django.views.decorators.http import require_GET, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
 
-from leads import selectors, services
-from leads.filters import ChangeFilter
-from leads.models import LeadChange
-from leads.permissions import (
+from leads import services
+from leads.accounts.permissions import (
     RESOLVE,
     VIEW_CHANGES,
     PermissionRequiredMixin,
     can_resolve_changes,
     permission_required,
 )
-from leads.tables import ChangeTable
+from leads.models import LeadChange
+from leads.selectors import overview as selectors
+from leads.web.filters import ChangeFilter
+from leads.web.tables import ChangeTable
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:

@@ -7,9 +7,10 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
-from leads import selectors, services
-from leads.permissions import SYNC, VIEW, permission_required
-from leads.sync import SyncBusy
+from leads import services
+from leads.accounts.permissions import SYNC, VIEW, permission_required
+from leads.selectors import overview as selectors
+from leads.sync.run import SyncBusy
 
 
 @require_POST

@@ -6,9 +6,9 @@ from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import QueryDict
 
-from leads import counting
-from leads.filters import LeadFilter
 from leads.models import Lead, LeadTag, Status
+from leads.selectors import counting
+from leads.web.filters import LeadFilter
 
 KIND_PARAM = "type"
 NON_LEAD = "non-lead"
@@ -47,7 +47,7 @@ def matching(params: QueryDict) -> QuerySet[Lead]:
 def page_rows(queryset: QuerySet) -> list[tuple]:
     """A page of the list, a values_list() queryset, as the database driver returns its rows:
     without Django's per-value converters (on SQLite, JSON stays JSON text and timestamps come
-    naive, in the connection's time zone; leads.tables renders either), which cost more than the
+    naive, in the connection's time zone; leads.web.tables renders either), which cost more than the
     query for 100 rows."""
     try:
         sql, params = queryset.query.sql_with_params()

@@ -23,7 +23,7 @@ def last_sync() -> SyncRun | None:
 
 # The frame of every page shows the last sync. Reading it is one query a page (a tenth of a list
 # page's time on PostgreSQL), so the frame's copy is cached this long; saving a SyncRun (a sync
-# that starts or ends) drops it at once in this process (leads.signals). A running sync's status
+# that starts or ends) drops it at once in this process (leads.accounts.signals). A running sync's status
 # polls the uncached last_sync(), so its progress is never stale.
 FRAME_SYNC_SECONDS = 5
 FRAME_SYNC_KEY = "botpanel:frame-last-sync"

@@ -22,10 +22,10 @@ from django.utils.timezone import get_current_timezone
 from django_tables2.templatetags.django_tables2 import table_page_range
 from django_tables2.utils import AttributeDict, OrderBy
 
-from leads import list_queries
 from leads.botpenguin.records import STATUS_LABELS
 from leads.botpenguin.safety import safe_http_url
 from leads.models import Lead, LeadChange, Status, initials_of, phone_text
+from leads.selectors import lists as list_queries
 from leads.services import SAVED_PENDING
 
 STATUS_COLOURS = {

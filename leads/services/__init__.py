@@ -1,0 +1,49 @@
+"""Every write to the mirror, one function per user action (HackSoft's services).
+
+`edits` records and applies one person's edit and tries its PUT; `bulk` applies one to many
+leads; `changes` retries or discards refused edits; `delivery` is the queue that sends them;
+`syncing` starts a background sync. This module is their public face: views, the admin and the
+commands call `services.lead_set_status(...)` and never reach into the modules behind it.
+"""
+
+from leads.services.edits import (
+    SAVED_PENDING,
+    EditConflict,
+    EditFailed,
+    change_discard,
+    change_retry,
+    changes_retry_failed,
+    is_pending,
+    lead_add_note,
+    lead_add_tag,
+    lead_remove_tag,
+    lead_set_status,
+    lead_update,
+    lead_update_contact,
+    leads_bulk_add_tag,
+    leads_bulk_remove_tag,
+    leads_bulk_set_status,
+    schedule_delivery,
+    sync_start,
+)
+
+__all__ = [
+    "SAVED_PENDING",
+    "EditConflict",
+    "EditFailed",
+    "change_discard",
+    "change_retry",
+    "changes_retry_failed",
+    "is_pending",
+    "lead_add_note",
+    "lead_add_tag",
+    "lead_remove_tag",
+    "lead_set_status",
+    "lead_update",
+    "lead_update_contact",
+    "leads_bulk_add_tag",
+    "leads_bulk_remove_tag",
+    "leads_bulk_set_status",
+    "schedule_delivery",
+    "sync_start",
+]
