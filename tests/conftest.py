@@ -3,10 +3,7 @@
 import pytest
 
 from leads.botpenguin.sandbox.server import Sandbox
-
-SANDBOX_TOKEN = "sandbox-test-token-5f2c"  # distinctive, so tests can scan pages and logs for it
-BOT_ID = "test-bot"
-CUSTOMER_ID = "test-customer"
+from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
 
 
 @pytest.fixture(autouse=True)

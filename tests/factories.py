@@ -2,11 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
-from leads.models import Lead
+from leads.models import Lead, LeadTag
 from leads.selectors.counting import bump_mirror_version
-from leads.sync.run import tag_rows
-from tests.conftest import BOT_ID, CUSTOMER_ID
 
+SANDBOX_TOKEN = "sandbox-test-token-5f2c"  # distinctive, so tests can scan pages and logs for it
+BOT_ID = "test-bot"
+CUSTOMER_ID = "test-customer"
 BASE = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 
 
@@ -30,10 +31,12 @@ def make_lead(n: int = 0, *, sandbox=None, **fields) -> Lead:
     }
     values.update(fields)
     lead = Lead.objects.create(**values)
-    if lead.tags:
-        from leads.models import LeadTag
-
-        LeadTag.objects.bulk_create(tag_rows(lead.pk, lead.tags))
+    keys = {}
+    for tag in lead.tags:
+        keys.setdefault(tag.casefold(), tag)
+    LeadTag.objects.bulk_create(
+        [LeadTag(lead=lead, name=name, key=key) for key, name in keys.items()]
+    )
     if sandbox is not None:
         sandbox.add_chat(as_chat(lead), is_lead=lead.is_lead)
     bump_mirror_version()  # as every real write to the mirror does
