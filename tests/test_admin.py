@@ -3,8 +3,7 @@
 import pytest
 
 from leads.models import Lead, LeadChange
-from tests.conftest import BOT_ID, CUSTOMER_ID
-from tests.factories import make_lead
+from tests.factories import BOT_ID, CUSTOMER_ID, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

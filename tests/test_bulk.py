@@ -4,8 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from leads.models import Lead, LeadChange, LeadTag
-from tests.conftest import BOT_ID, CUSTOMER_ID
-from tests.factories import make_lead
+from tests.factories import BOT_ID, CUSTOMER_ID, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

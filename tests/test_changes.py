@@ -14,8 +14,7 @@ from leads import services
 from leads.models import Heartbeat, Lead, LeadChange, SyncRun
 from leads.services import delivery
 from leads.sync.run import sync_leads
-from tests.conftest import SANDBOX_TOKEN
-from tests.factories import make_lead
+from tests.factories import SANDBOX_TOKEN, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

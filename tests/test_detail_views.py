@@ -7,8 +7,7 @@ import pytest
 from django.db import connection
 
 from leads.models import Lead, LeadChange
-from tests.conftest import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
-from tests.factories import make_lead
+from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

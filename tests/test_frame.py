@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from leads.models import Lead, SyncRun
 from leads.sync.run import take_sync_lease
-from tests.conftest import SANDBOX_TOKEN
+from tests.factories import SANDBOX_TOKEN
 from tests.test_sync import fill
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -11,8 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
 from leads.models import Lead
-from tests.conftest import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
-from tests.factories import BASE, make_lead
+from tests.factories import BASE, BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN, make_lead
 
 pytestmark = pytest.mark.django_db
 

@@ -17,8 +17,7 @@ from django.test import Client
 
 from leads import services
 from leads.models import Lead, LeadChange, PasswordChangeRequired
-from tests.conftest import SANDBOX_TOKEN
-from tests.factories import as_chat, make_lead
+from tests.factories import SANDBOX_TOKEN, as_chat, make_lead
 
 pytestmark = pytest.mark.django_db
 

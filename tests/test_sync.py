@@ -14,7 +14,7 @@ from leads.botpenguin.errors import Unavailable
 from leads.botpenguin.records import STATUSES
 from leads.models import Lead, LeadTag, SyncRun
 from leads.sync.run import last_mark, sync_leads
-from tests.conftest import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
+from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

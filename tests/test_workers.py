@@ -15,8 +15,7 @@ from django_tasks_db.models import DBTaskResult
 from leads import services
 from leads.models import Lead, LeadChange
 from leads.tasks import deliver_lead_changes
-from tests.conftest import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
-from tests.factories import make_lead
+from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN, make_lead
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 ROOT = Path(__file__).resolve().parent.parent
