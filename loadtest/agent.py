@@ -136,18 +136,21 @@ class Agent:
         t0 = time.perf_counter()
         try:
             response = self.session.request(
-                method, self.base_url + path, data=data, headers=headers,
-                allow_redirects=False, timeout=30,
-            )  # fmt: skip
+                method,
+                self.base_url + path,
+                data=data,
+                headers=headers,
+                allow_redirects=False,
+                timeout=30,
+            )
         except requests.RequestException as e:
             ms = (time.perf_counter() - t0) * 1000
             self.hits.append(Hit(kind, 0, ms, at, e.__class__.__name__, self.warming))
             return None
         ms = (time.perf_counter() - t0) * 1000
         self.hits.append(Hit(kind, response.status_code, ms, at, warmup=self.warming))
-        # With production settings the session and CSRF cookies are Secure: nginx terminates TLS
-        # in front of gunicorn, which the run imitates with X-Forwarded-Proto on loopback. Keep
-        # sending them over plain HTTP to 127.0.0.1, as browsers do for a loopback host.
+        # The production cookies are Secure (nginx terminates TLS, imitated by X-Forwarded-Proto),
+        # so send them over plain HTTP to 127.0.0.1 as browsers do for a loopback host.
         for cookie in self.session.cookies:
             cookie.secure = False
         if response.status_code >= 500:
@@ -209,12 +212,11 @@ class Agent:
             self.failures.append(f"{self.username}: no login form")
             return False
         self.think(1.0, 3.0)  # typing
+        credentials = {"username": self.username, "password": self.password, "next": ""}
+        data = {"csrfmiddlewaretoken": token.group(1), **credentials}
         response = self.request(
-            "login", "POST", "/accounts/login/",
-            data={"csrfmiddlewaretoken": token.group(1), "username": self.username,
-                  "password": self.password, "next": ""},
-            referer="/accounts/login/",
-        )  # fmt: skip
+            "login", "POST", "/accounts/login/", data=data, referer="/accounts/login/"
+        )
         if response is None or response.status_code != 302:
             status = response.status_code if response is not None else "no answer"
             self.failures.append(f"{self.username}: login answered {status}")
@@ -327,10 +329,13 @@ class Agent:
         edit = Edit(uuid, new, "inline", self.now())
         self.edits.append(edit)
         response = self.request(
-            "edit_inline", "POST", post,
+            "edit_inline",
+            "POST",
+            post,
             data={"status": new, "query": self.filter_query, "version": str(version)},
-            htmx=True, referer=self.list_url,
-        )  # fmt: skip
+            htmx=True,
+            referer=self.list_url,
+        )
         edit.answered_at = self.now()
         if response is None:
             edit.outcome = "error"
