@@ -1,11 +1,10 @@
 from django.apps import AppConfig
-from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
 
 
 def _ensure_roles(sender, **kwargs) -> None:
-    """Keep the groups "Agent" and "Lead admin" in line with leads.accounts.permissions after every
-    migrate (and after a test flush, which empties the auth tables)."""
+    """Keep the groups "Agent" and "Lead admin" in line with leads.accounts.permissions after
+    every migrate (and after a test flush, which empties the auth tables)."""
     from django.contrib.auth.models import Group, Permission
 
     from leads.accounts.permissions import ensure_roles
@@ -19,12 +18,7 @@ class LeadsConfig(AppConfig):
     verbose_name = "Leads"
 
     def ready(self) -> None:
-        from leads import pg_timestamps
         from leads.accounts import signals  # noqa: F401  (login hooks, the frame's last sync)
-
-        connection_created.connect(
-            pg_timestamps.on_connection_created, dispatch_uid="leads.pg_timestamps"
-        )
 
         # After django.contrib.auth's own post_migrate handler has made the permissions.
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="leads.ensure_roles")
