@@ -22,7 +22,8 @@ DEBUG = env.bool("DEBUG", default=False)
 # The test suite runs with DEBUG off (as production does) and a throwaway key.
 TESTING = "pytest" in sys.modules or env.bool("BOTPANEL_TESTING", default=False)
 
-_DEV_SECRET_KEY = "insecure-development-key-only-for-debug-and-tests"
+# Only used with DEBUG on or under tests (see below), never in production.
+_DEV_SECRET_KEY = "insecure-development-key-only-for-debug-and-tests"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG and not TESTING:
@@ -142,11 +143,10 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "leads:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sessions end after SESSION_IDLE_MINUTES without activity (leads.accounts.middleware renews the expiry at
-# most once a minute while a person works; the badges' polling does not count as activity).
+# Sessions end after SESSION_IDLE_MINUTES without activity (leads.accounts.middleware renews the
+# expiry at most once a minute while a person works; the badges' polling does not count as
+# activity). SESSION_ENGINE is set with the cache below.
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=120) * 60
-# Django's database sessions, read together with their signed-in user (one query a page).
-SESSION_ENGINE = "leads.accounts.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", default=False)
 
 # Login throttling (django-axes): AXES_FAILURE_LIMIT failed logins for one username from one
@@ -226,10 +226,22 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG or TESTING
 
-# --- Cache: cached list counts (leads.counting). Per process by default; with several web
-# processes or machines, a shared cache makes the counts exact everywhere at once, e.g.
-# CACHE_URL=redis://127.0.0.1:6379/1 (or dbcache://botpanel_cache after `createcachetable`).
+# --- Cache: cached list counts (leads.selectors.counting) and sessions --------------------------
+# Per process by default; with several web processes or machines, a shared cache makes the counts
+# exact everywhere at once, e.g. CACHE_URL=redis://127.0.0.1:6379/1 (or dbcache://botpanel_cache
+# after `createcachetable`).
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+# Sessions live in the database, and are read through the cache only when it is shared: a
+# per-process cache would keep a signed-out session alive in the other processes.
+_SHARED_CACHE = CACHES["default"]["BACKEND"] not in (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if _SHARED_CACHE
+    else "django.contrib.sessions.backends.db"
+)
 
 # --- Background tasks: django-tasks with the database backend ---------------------------------
 TASKS = {
@@ -239,7 +251,7 @@ TASKS = {
 }
 
 # --- BotPenguin --------------------------------------------------------------------------------
-# Read lazily by leads.botpenguin_config: a missing value gives one clear message naming the
+# Read lazily by leads.config: a missing value gives one clear message naming the
 # variable when a sync or an edit is attempted, not at start-up.
 BOTPENGUIN_API_URL = env.str("BOTPENGUIN_API_URL", default="https://api.v7.botpenguin.com")
 BOTPENGUIN_API_TOKEN = env.str("BOTPENGUIN_API_TOKEN", default="")

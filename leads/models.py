@@ -1,11 +1,11 @@
 """The local mirror of BotPenguin chats and leads, the sync log and the change log.
 
 BotPenguin is the source of truth. `Lead` rows are written by the sync (from GET /inbox/direct/chats)
-and by `leads.services` after BotPenguin accepted a PUT. Nothing else writes them.
+and by `leads.services` when a person edits one (the edit is then sent to BotPenguin as a PUT).
+Nothing else writes them.
 """
 
 from django.conf import settings
-from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 
 from leads.botpenguin.records import STATUS_LABELS
@@ -116,7 +116,7 @@ class Lead(models.Model):
         ]
         constraints = [
             # uuid first: the pages and edits look a lead up by uuid alone (PostgreSQL cannot
-            # skip a leading bot_id: 59 ms a lookup at 1,000,000 leads), the sync by both.
+            # skip a leading bot_id in an index), the sync by both.
             models.UniqueConstraint(fields=["uuid", "bot_id"], name="lead_unique_uuid_bot"),
         ]
         indexes = [
@@ -230,7 +230,7 @@ class SyncLease(models.Model):
     """At most one sync at a time, across processes and machines: a single row (pk 1), taken with
     one conditional UPDATE (free or expired), renewed while the sync runs and released when it
     ends, like a lead's delivery lease. A sync that crashed leaves it to expire; the next sync
-    then takes it over (see leads.sync.take_sync_lease)."""
+    then takes it over (see leads.sync.run.take_sync_lease)."""
 
     owner = models.CharField(max_length=64, blank=True, help_text='The holder\'s token; "" = free')
     holder = models.CharField(max_length=255, blank=True, help_text="Who started the sync")
@@ -275,9 +275,13 @@ class LeadChange(models.Model):
         null=True, blank=True, help_text="The lead version the person's form was based on"
     )
     resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", help_text="Who retried or discarded it",
-    )  # fmt: skip
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who retried or discarded it",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -315,23 +319,3 @@ class PasswordChangeRequired(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} must change their password"
-
-
-class BrowserSession(AbstractBaseSession):
-    """A browser's session (SESSION_ENGINE = "leads.accounts.sessions"): Django's session row plus the id
-    of the user signed in with it, so that every page loads its session and its user (with the
-    user's permissions) in one query (leads.accounts.sessions). Deleting a user ends their sessions."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
-    )
-
-    class Meta(AbstractBaseSession.Meta):
-        verbose_name = "browser session"
-        verbose_name_plural = "browser sessions"
-
-    @classmethod
-    def get_session_store_class(cls):
-        from leads.accounts.sessions import SessionStore
-
-        return SessionStore

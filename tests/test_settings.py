@@ -172,3 +172,23 @@ def test_a_shared_cache_from_cache_url_is_seen_by_every_process():
     assert _run(["shell", "-v", "0", "-c", write], DEBUG="true", CACHE_URL=url).returncode == 0
     result = _run(["shell", "-v", "0", "-c", read], DEBUG="true", CACHE_URL=url)
     assert result.stdout.strip() == "42", result.stderr
+
+
+def test_sessions_go_through_the_cache_only_when_it_is_shared():
+    """A per-process cache would keep a signed-out session alive in the other processes."""
+    code = "from django.conf import settings as s; print(s.SESSION_ENGINE)"
+    engines = {
+        url: _run(["shell", "-v", "0", "-c", code], DEBUG="true", **cache).stdout.strip()
+        for url, cache in (
+            ("default", {}),
+            ("locmem", {"CACHE_URL": "locmemcache://"}),
+            ("redis", {"CACHE_URL": "redis://127.0.0.1:6379/15"}),
+            ("database", {"CACHE_URL": "dbcache://botpanel_cache"}),
+        )
+    }
+    assert engines == {
+        "default": "django.contrib.sessions.backends.db",
+        "locmem": "django.contrib.sessions.backends.db",
+        "redis": "django.contrib.sessions.backends.cached_db",
+        "database": "django.contrib.sessions.backends.cached_db",
+    }

@@ -1,74 +1,85 @@
-"""Authentication helpers: a user's permissions loaded with the user, the client address for
-login throttling."""
-
-from functools import cache
+"""Authentication: the signed-in user loaded with their permissions, and the client address that
+login throttling counts failures for."""
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Permission
-from django.db import connection
-from django.db.models import Q
-from django.db.models.expressions import RawSQL
+from django.db.models import Aggregate, CharField, OuterRef, Subquery, TextField, Value
+from django.db.models.functions import Concat
 
 
-@cache
-def permissions_sql(user_id: str) -> str:
-    """A correlated subquery: the permissions (own and through groups) of the user whose id is
-    the SQL expression `user_id`, as one comma-separated string of "app_label.codename"."""
-    user_model = get_user_model()
-    groups = user_model.groups.through._meta.db_table
-    own = user_model.user_permissions.through._meta.db_table
-    concat = "group_concat(%s, ',')" if connection.vendor == "sqlite" else "string_agg(%s, ',')"
-    value = "ct.app_label || '.' || p.codename"
-    return (
-        f"(SELECT {concat % value} FROM auth_permission p"
-        " JOIN django_content_type ct ON ct.id = p.content_type_id"
-        f" WHERE p.id IN (SELECT permission_id FROM {own} WHERE user_id = {user_id}"
-        " UNION SELECT gp.permission_id FROM auth_group_permissions gp"
-        f" JOIN {groups} ug ON ug.group_id = gp.group_id WHERE ug.user_id = {user_id}))"
+class CommaList(Aggregate):
+    """The aggregated strings joined by commas: string_agg on PostgreSQL, group_concat on SQLite
+    (Django 5.2 has no portable string aggregate)."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
+def permission_names(path: str) -> CommaList:
+    """Every "app_label.codename" reached through `path` (a permission relation), comma-joined."""
+    name = Concat(
+        f"{path}__content_type__app_label",
+        Value("."),
+        f"{path}__codename",
+        output_field=CharField(),
     )
+    return CommaList(name)
 
 
-def attach_permissions(user, permissions: str | None) -> None:
-    """Give `user` the permissions permissions_sql() read (a superuser has them all anyway)."""
-    if not user.is_superuser:
-        user._perm_cache = {p for p in (permissions or "").split(",") if p}
+def role_permissions_subqueries() -> dict[str, Subquery]:
+    """Annotations for a user queryset: the user's own permissions and their groups'
+    permissions, each as one comma-joined string (or None) read with the user's row."""
+    user_model = get_user_model()
+    own = user_model.user_permissions.through.objects.filter(user=OuterRef("pk"))
+    groups = user_model.groups.through.objects.filter(
+        user=OuterRef("pk"), group__permissions__isnull=False
+    )
+    return {
+        "own_permission_names": Subquery(
+            own.order_by()
+            .values("user")
+            .annotate(names=permission_names("permission"))
+            .values("names")
+        ),
+        "group_permission_names": Subquery(
+            groups.order_by()
+            .values("user")
+            .annotate(names=permission_names("group__permissions"))
+            .values("names")
+        ),
+    }
+
+
+def split_names(*joined: str | None) -> frozenset[str]:
+    return frozenset(name for text in joined if text for name in text.split(",") if name)
 
 
 class RoleBackend(ModelBackend):
     """Django's ModelBackend, but the signed-in user's permissions come in the same query as the
-    user (every page checks a role), so a role costs no extra query per request; and on a page
-    the session's own query has read both already (leads.accounts.sessions)."""
+    user (every page checks a role), as `user.role_permissions`, so a role check costs no query
+    of its own."""
 
     def get_user(self, user_id):
-        from leads.accounts.sessions import take_loaded_user
-
-        user = take_loaded_user(user_id)
-        if user is None:
-            user_model = get_user_model()
-            table = connection.ops.quote_name(user_model._meta.db_table)
-            try:
-                user = user_model._default_manager.annotate(
-                    _role_perms=RawSQL(permissions_sql(f"{table}.id"), ())
-                ).get(pk=user_id)
-            except user_model.DoesNotExist:
-                return None
-            attach_permissions(user, user._role_perms)
-        if not self.user_can_authenticate(user):
+        user_model = get_user_model()
+        try:
+            user = user_model.objects.annotate(**role_permissions_subqueries()).get(pk=user_id)
+        except user_model.DoesNotExist:
             return None
-        return user
+        user.role_permissions = split_names(user.own_permission_names, user.group_permission_names)
+        return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
-        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
-            return set()
-        if not hasattr(user_obj, "_perm_cache"):
-            perms = Permission.objects.all()
-            if not user_obj.is_superuser:
-                perms = perms.filter(Q(user=user_obj) | Q(group__user=user_obj))
-            rows = perms.values_list("content_type__app_label", "codename").order_by().distinct()
-            user_obj._perm_cache = {f"{app_label}.{codename}" for app_label, codename in rows}
-        return user_obj._perm_cache
+        loaded = getattr(user_obj, "role_permissions", None)
+        if loaded is None or obj is not None or not user_obj.is_active or user_obj.is_superuser:
+            # Not loaded by get_user (a user from authenticate() or the ORM), or a case
+            # ModelBackend answers differently: a superuser holds every permission.
+            return super().get_all_permissions(user_obj, obj)
+        return loaded
 
 
 def client_ip(request) -> str:

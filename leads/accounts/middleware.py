@@ -13,8 +13,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from leads.accounts.signals import MUST_CHANGE_PASSWORD, TOUCH_KEY
-
+# Session keys. Set at sign-in (leads.accounts.signals) for someone holding a one-time password
+# from `createagent`, removed when they choose their own (leads.accounts.views).
+ONE_TIME_SIGN_IN = "must_change_password"
+# When the session's idle expiry was last renewed (a Unix time).
+TOUCH_KEY = "_touched"
 # Requests the page makes by itself (polling badges): they are not a person being active.
 BACKGROUND_URL_NAMES = {"leads:change-counts", "leads:sync-status", "leads:healthz"}
 # What someone who still holds a one-time password may reach.
@@ -52,7 +55,7 @@ class SessionMiddleware:
             return None
         match = request.resolver_match
         view_name = match.view_name if match is not None else ""
-        if request.session.get(MUST_CHANGE_PASSWORD) and view_name not in ONE_TIME_PASSWORD_ALLOWED:
+        if request.session.get(ONE_TIME_SIGN_IN) and view_name not in ONE_TIME_PASSWORD_ALLOWED:
             if getattr(request, "htmx", False):
                 # The password page's own badges poll: answer with nothing rather than reload it.
                 return HttpResponse(status=204)

@@ -7,13 +7,9 @@ from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from leads.accounts.middleware import ONE_TIME_SIGN_IN, TOUCH_KEY
 from leads.models import PasswordChangeRequired, SyncRun
 from leads.selectors import overview as selectors
-
-MUST_CHANGE_PASSWORD = "must_change_password"
-TOUCH_KEY = (
-    "_touched"  # when the session's idle expiry was last renewed (leads.accounts.middleware)
-)
 
 
 @receiver(user_logged_in, dispatch_uid="leads.flag_one_time_password")
@@ -22,7 +18,7 @@ def flag_one_time_password(sender, request, user, **kwargs) -> None:
         return
     request.session[TOUCH_KEY] = int(time.time())  # the login itself saves the session
     if PasswordChangeRequired.objects.filter(user=user).exists():
-        request.session[MUST_CHANGE_PASSWORD] = True
+        request.session[ONE_TIME_SIGN_IN] = True
 
 
 @receiver(post_save, sender=SyncRun, dispatch_uid="leads.forget_frame_last_sync")

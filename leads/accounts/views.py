@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 
-from leads.accounts.signals import MUST_CHANGE_PASSWORD
+from leads.accounts.middleware import ONE_TIME_SIGN_IN
 from leads.models import PasswordChangeRequired
 
 
@@ -11,6 +11,6 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         PasswordChangeRequired.objects.filter(user=self.request.user).delete()
-        self.request.session.pop(MUST_CHANGE_PASSWORD, None)
+        self.request.session.pop(ONE_TIME_SIGN_IN, None)
         messages.success(self.request, "Your password was changed.")
         return response
