@@ -66,10 +66,6 @@ def require(user, perm: str) -> None:
         raise PermissionDenied(DENIED.get(perm, "You may not do that."))
 
 
-def can_view(user) -> bool:
-    return has(user, VIEW)
-
-
 def can_triage(user) -> bool:
     return has(user, TRIAGE)
 
@@ -81,10 +77,6 @@ def can_edit_contact(user) -> bool:
 
 def can_view_raw(user) -> bool:
     return has(user, VIEW_RAW)
-
-
-def can_sync(user) -> bool:
-    return has(user, SYNC)
 
 
 def can_resolve_changes(user) -> bool:
