@@ -5,6 +5,8 @@ and by `leads.services` when a person edits one (the edit is then sent to BotPen
 Nothing else writes them.
 """
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.db import models
 
@@ -176,6 +178,16 @@ class LeadTag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def tag_rows(lead_id: int, tags: Iterable[str]) -> list[LeadTag]:
+    """The LeadTag rows for a lead's tag list: one per casefolded tag, the first spelling kept."""
+    rows: dict[str, LeadTag] = {}
+    for tag in tags:
+        key = tag.casefold()[:255]
+        if key and key not in rows:
+            rows[key] = LeadTag(lead_id=lead_id, name=tag[:255], key=key)
+    return list(rows.values())
 
 
 class SyncRun(models.Model):

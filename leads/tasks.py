@@ -1,12 +1,16 @@
-"""Background work, run by `python manage.py db_worker` (django-tasks, database backend)."""
+"""Background work, run by `python manage.py db_worker` (django-tasks, database backend).
+
+Queued tasks are stored by their path (`leads.tasks.run_sync`...): renaming one strands the
+tasks already queued under the old name."""
 
 import logging
 
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from leads.models import Heartbeat, SyncRun
-from leads.services import delivery
+from leads.models import Heartbeat, LeadChange, SyncRun
+from leads.services.delivery import deliver_due, deliver_lead
 from leads.sync.run import SyncError, sync_leads
 
 logger = logging.getLogger(__name__)
@@ -23,12 +27,30 @@ def run_sync(run_id: int, full: bool = False) -> dict:
     return {"state": run.state, "summary": run.summary()}
 
 
+def schedule_delivery(lead_id: int) -> None:
+    """Ask the worker to deliver this lead's pending changes when they are due (once the
+    caller's transaction commits)."""
+    due = (
+        LeadChange.objects.filter(lead_id=lead_id, state=LeadChange.State.PENDING)
+        .order_by("id")
+        .values_list("next_attempt_at", flat=True)
+        .first()
+    )
+    run_after = due if due and due > timezone.now() else None
+
+    def enqueue() -> None:
+        due_task = (
+            deliver_lead_changes.using(run_after=run_after) if run_after else deliver_lead_changes
+        )
+        due_task.enqueue(lead_id=lead_id)
+
+    transaction.on_commit(enqueue)
+
+
 @task()
 def deliver_lead_changes(lead_id: int) -> dict:
     """Deliver one lead's due changes; reschedules itself while BotPenguin is unreachable."""
-    from leads.services import schedule_delivery
-
-    outcome = delivery.deliver_lead(lead_id)
+    outcome = deliver_lead(lead_id)
     if outcome.state in ("pending", "busy"):
         schedule_delivery(lead_id)
     return {"lead": lead_id, "state": outcome.state, "message": outcome.message}
@@ -37,7 +59,7 @@ def deliver_lead_changes(lead_id: int) -> dict:
 @task()
 def deliver_due_changes() -> dict:
     """Safety net run by the scheduler: every due change, whatever enqueued (or lost) it."""
-    outcomes = delivery.deliver_due()
+    outcomes = deliver_due()
     return {"leads": len(outcomes), "delivered": sum(o.state == "delivered" for o in outcomes)}
 
 

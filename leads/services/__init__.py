@@ -1,18 +1,23 @@
 """Every write to the mirror, one function per user action (HackSoft's services).
 
-`edits` records and applies one person's edit and tries its PUT; `bulk` applies one to many
-leads; `changes` retries or discards refused edits; `delivery` is the queue that sends them;
-`syncing` starts a background sync. This module is their public face: views, the admin and the
-commands call `services.lead_set_status(...)` and never reach into the modules behind it.
+`edits` records and applies one person's edit to one lead and tries its PUT; `bulk` applies one
+to many leads; `changes` retries or discards refused edits; `delivery` is the queue that sends
+them; `syncing` starts a background sync. This module is their public face: views, the admin and
+the commands call `services.lead_set_status(...)` and never reach into the modules behind it
+(the modules themselves import each other by full path, never through this one).
 """
 
+from leads.services.bulk import (
+    BulkResult,
+    leads_bulk_add_tag,
+    leads_bulk_remove_tag,
+    leads_bulk_set_status,
+)
+from leads.services.changes import change_discard, change_retry, changes_retry_failed
 from leads.services.edits import (
     SAVED_PENDING,
     EditConflict,
     EditFailed,
-    change_discard,
-    change_retry,
-    changes_retry_failed,
     is_pending,
     lead_add_note,
     lead_add_tag,
@@ -20,15 +25,12 @@ from leads.services.edits import (
     lead_set_status,
     lead_update,
     lead_update_contact,
-    leads_bulk_add_tag,
-    leads_bulk_remove_tag,
-    leads_bulk_set_status,
-    schedule_delivery,
-    sync_start,
 )
+from leads.services.syncing import sync_start
 
 __all__ = [
     "SAVED_PENDING",
+    "BulkResult",
     "EditConflict",
     "EditFailed",
     "change_discard",
@@ -44,6 +46,5 @@ __all__ = [
     "leads_bulk_add_tag",
     "leads_bulk_remove_tag",
     "leads_bulk_set_status",
-    "schedule_delivery",
     "sync_start",
 ]

@@ -52,7 +52,7 @@ class Outcome:
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
     """Exponential backoff with full jitter; never sooner than the API's Retry-After."""
     ceiling = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** max(0, attempts - 1)))
-    delay = random.uniform(ceiling / 2, ceiling)
+    delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311  (retry jitter, not a secret)
     if retry_after is not None:
         delay = max(delay, min(retry_after, BACKOFF_MAX))
     return delay
@@ -61,8 +61,8 @@ def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
 @contextmanager
 def bookkeeping():
     """A transaction for delivery bookkeeping (leases, delivered / failed / retry marks) whose
-    commit need not wait for the disk on PostgreSQL (synchronous_commit off: three fewer WAL
-    flushes per edit, a few ms each). Safe to lose in a crash, which is the only way it can be
+    commit need not wait for the disk on PostgreSQL (synchronous_commit off: an edit's delivery
+    waits for one WAL flush, its own record's). Safe to lose in a crash, which is the only way it can be
     lost (the WAL writer flushes it within a fraction of a second, and any later durable commit
     flushes it first): the change is then still pending and is sent again, and the PUT is
     idempotent. The edit itself is always recorded with a durable commit. Inside an outer
@@ -154,9 +154,13 @@ def refresh_change_state(lead_id: int, *, release: str | None = None) -> None:
 
 
 def deliver_lead(
-    lead_id: int, *, client: BotPenguinClient | None = None, now: datetime | None = None,
-    force: bool = False, owner: str | None = None,
-) -> Outcome:  # fmt: skip
+    lead_id: int,
+    *,
+    client: BotPenguinClient | None = None,
+    now: datetime | None = None,
+    force: bool = False,
+    owner: str | None = None,
+) -> Outcome:
     """Try to deliver a lead's due pending changes in one PUT. Safe to call from anywhere.
     `owner`: the lease, when the caller already took it (take_lease); released here."""
     owner = owner or claim(lead_id)
@@ -164,8 +168,9 @@ def deliver_lead(
         return Outcome(lead_id, "busy")
     lease = _Lease(lead_id, owner)
     try:
-        return _deliver_claimed(lead_id, client=client, now=now or timezone.now(), force=force,
-                                lease=lease)  # fmt: skip
+        return _deliver_claimed(
+            lead_id, client=client, now=now or timezone.now(), force=force, lease=lease
+        )
     finally:
         if not lease.released:
             release(lead_id, owner)
