@@ -331,7 +331,8 @@ def bench_sync_latency(latency_chats: int) -> dict:
     and page size 20, against the sandbox (its own process)."""
     from leads.botpenguin.client import BotPenguinClient, ClientConfig
     from leads.botpenguin.records import parse_chat
-    from leads.sync.run import FETCH_THREADS, sync_leads
+    from leads.sync.pages import FETCH_THREADS
+    from leads.sync.run import sync_leads
 
     results = {}
     port = free_port()

@@ -1,6 +1,11 @@
 """Small helpers to put leads in the mirror (and in the sandbox, so edits can reach them)."""
 
+import copy
+import json
+import os
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from leads.models import Lead, LeadTag
 from leads.selectors.counting import bump_mirror_version
@@ -73,3 +78,145 @@ def as_chat(lead: Lead) -> dict:
             },
         },
     }
+
+
+# --- chats as BotPenguin lists them, and a scripted listing -------------------------------------
+
+CHAT_BASE = datetime(2026, 10, 1, tzinfo=UTC)
+
+# The documented example from API.md.
+EXAMPLE_CHAT = {
+    "_id": "64b0c0ffee0000000000abcd",
+    "uuid": "0b7c6a52-4a8e-4f6e-9c1d-2f1d5e9a7c11",
+    "createdAt": "2026-10-02T09:14:05.120Z",
+    "updatedAt": "2026-10-03T11:40:00.004Z",
+    "lastSeenAt": "2026-10-03T11:39:58.000Z",
+    "isOnline": False,
+    "websiteVisits": 3,
+    "status": "INPROGRESS",
+    "_agentAssigned": "64a1a9d0aa00000000000042",
+    "lastMessage": {
+        "at": "2026-10-03T11:39:58.000Z",
+        "by": "bot",
+        "text": "Thanks! An agent will call you.",
+    },
+    "profile": {
+        "notes": [
+            {
+                "_id": "64b0c1000000000000000001",
+                "title": "Pricing",
+                "description": "Asked for the annual plan",
+            }
+        ],
+        "userDetails": {
+            "name": "Meera Iyer",
+            "picture": "https://cdn.example.org/u/meera.png",
+            "contact": {
+                "email": "meera@example.org",
+                "phone": {"number": "9876543210", "prefix": "91"},
+            },
+            "city": "Chennai",
+            "country": "India",
+            "gender": "FEMALE",
+            "tags": ["pricing", "hot"],
+            "attributes": [{"key": "plan", "value": "annual"}],
+        },
+    },
+}
+
+
+def iso_ms(dt: datetime) -> str:
+    """A datetime as the API writes it: milliseconds and Z."""
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def make_chat(n: int, *, status: str = "OPEN", tags=("demo",), minutes: int | None = None) -> dict:
+    """A small valid chat whose updatedAt grows with n (so n=0 is the oldest)."""
+    when = CHAT_BASE + timedelta(minutes=n if minutes is None else minutes)
+    return {
+        "_id": f"{n:024x}",
+        "uuid": f"00000000-0000-4000-8000-{n:012d}",
+        "createdAt": iso_ms(when - timedelta(days=1)),
+        "updatedAt": iso_ms(when),
+        "status": status,
+        "profile": {
+            "notes": [],
+            "userDetails": {
+                "name": f"Person {n}",
+                "contact": {
+                    "email": f"p{n}@example.org",
+                    "phone": {"number": "555", "prefix": "1"},
+                },
+                "tags": list(tags),
+                "attributes": [],
+            },
+        },
+    }
+
+
+def fill(sandbox, count: int, *, is_lead: bool = True, start: int = 0) -> list[dict]:
+    """`count` chats made by make_chat (numbered from `start`, statuses in turn) put in the
+    running sandbox `sandbox`; returns them."""
+    from leads.botpenguin.records import STATUSES
+
+    chats = [make_chat(start + i, status=STATUSES[i % 6]) for i in range(count)]
+    for chat in chats:
+        sandbox.sandbox.add_chat(copy.deepcopy(chat), is_lead=is_lead)
+    return chats
+
+
+class ScriptedClient:
+    """Plays a listing page by page, for the cases the sandbox does not produce by itself: each
+    page a list of chats (sent through JSON, as over HTTP) or an exception to raise."""
+
+    def __init__(self, pages: dict[str, list]):
+        self.pages = pages
+        self.calls: list[tuple[int, str]] = []
+
+    def list_chats(self, page: int, type: str) -> list:
+        self.calls.append((page, type))
+        pages = self.pages.get(type, [])
+        result = pages[page - 1] if page <= len(pages) else []
+        if isinstance(result, Exception):
+            raise result
+        return json.loads(json.dumps(result))
+
+    def close(self) -> None:
+        pass
+
+
+# --- child processes against the test database and the sandbox ----------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for a child process."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+def child_env(sandbox, **extra) -> dict:
+    """The environment of a manage.py child process using the test database and `sandbox`."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(),
+        BOTPANEL_TESTING="1",
+        BOTPENGUIN_API_URL=sandbox.url,
+        BOTPENGUIN_API_TOKEN=SANDBOX_TOKEN,
+        BOTPENGUIN_BOT_ID=BOT_ID,
+        BOTPENGUIN_CUSTOMER_ID=CUSTOMER_ID,
+        BOTPENGUIN_RETRY_BACKOFF="0",
+        LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+def manage(*args) -> list[str]:
+    """A manage.py command line for subprocess."""
+    return [sys.executable, str(ROOT / "manage.py"), *args]

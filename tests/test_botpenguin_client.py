@@ -7,6 +7,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from responses import matchers
 
 from leads.botpenguin.client import BotPenguinClient, ClientConfig, parse_retry_after
@@ -70,22 +72,14 @@ def test_put_lead_sends_the_put_header_and_the_json_body():
     assert json.loads(sent.body) == body
 
 
-def test_every_call_passes_connect_and_read_timeouts(monkeypatch):
-    seen = []
-
-    def fake_request(self, method, url, **kwargs):
-        seen.append(kwargs["timeout"])
-        response = requests.Response()
-        response.status_code = 200
-        response._content = json.dumps({**OK, "data": []}).encode()
-        response.request = requests.Request(method, url).prepare()
-        return response
-
-    monkeypatch.setattr(requests.Session, "request", fake_request)
+@responses.activate
+def test_every_call_passes_connect_and_read_timeouts():
+    responses.get(LIST_URL, json={**OK, "data": []})
+    responses.put(PUT_URL, json=OK)
     client = make_client(connect_timeout=1.5, read_timeout=7)
     client.list_chats(1, "lead")
     client.put_lead({"uuid": "u"})
-    assert seen == [(1.5, 7), (1.5, 7)]
+    assert [call.request.req_kwargs["timeout"] for call in responses.calls] == [(1.5, 7), (1.5, 7)]
 
 
 @pytest.mark.parametrize("status", [401, 403])
@@ -186,6 +180,68 @@ def test_timeout_is_unavailable():
 @responses.activate
 def test_malformed_list_answers(kwargs):
     responses.get(LIST_URL, status=200, **kwargs)
+    with pytest.raises(MalformedResponse):
+        make_client().list_chats(1, "lead")
+
+
+# Any JSON value, as BotPenguin could send it.
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.lists(_json, max_size=6),
+    before=st.dictionaries(st.text(max_size=8).filter(lambda k: k != "data"), _json, max_size=3),
+    indent=st.sampled_from([None, 1, "\t"]),
+    ascii_only=st.booleans(),
+)
+def test_a_listing_is_decoded_as_the_standard_library_decodes_it(data, before, indent, ascii_only):
+    text = json.dumps({**before, "data": data}, indent=indent, ensure_ascii=ascii_only)
+    with responses.RequestsMock() as mock:
+        mock.get(LIST_URL, body=text.encode(), content_type="application/json")
+        assert make_client().list_chats(1, "lead") == json.loads(text)["data"]
+
+
+@pytest.mark.parametrize(
+    "body, data",
+    [
+        (b'{"data": []}', []),
+        (b' \n{ "success" : true , "data" : [ {"uuid": "a"} , 2 ] }\n ', [{"uuid": "a"}, 2]),
+        (b'\xef\xbb\xbf{"data": ["with a byte order mark"]}', ["with a byte order mark"]),
+        (b'{"data": [1], "data": [2]}', [2]),
+    ],
+)
+@responses.activate
+def test_odd_but_valid_listings(body, data):
+    responses.get(LIST_URL, body=body, content_type="application/json")
+    assert make_client().list_chats(1, "lead") == data
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"data": [1,]}',
+        b'{"data": [1',
+        b"<html>",
+        b'{"a": 1} x',
+        b'{"data": {"uuid": "a"}}',
+        b'{"data": [1], "data": null}',
+        b"[1, 2]",
+    ],
+)
+@responses.activate
+def test_a_listing_that_is_not_json_or_has_no_data_list_is_malformed(body):
+    responses.get(LIST_URL, body=body, content_type="application/json")
     with pytest.raises(MalformedResponse):
         make_client().list_chats(1, "lead")
 

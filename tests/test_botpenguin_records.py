@@ -18,11 +18,11 @@ from leads.botpenguin.records import (
     record_to_put_body,
 )
 from leads.botpenguin.safety import safe_http_url
-from tests.test_sync import EXAMPLE
+from tests.factories import EXAMPLE_CHAT
 
 
 def test_the_documented_example():
-    record = parse_chat(copy.deepcopy(EXAMPLE))
+    record = parse_chat(copy.deepcopy(EXAMPLE_CHAT))
     assert record == ChatRecord(
         uuid="0b7c6a52-4a8e-4f6e-9c1d-2f1d5e9a7c11",
         remote_id="64b0c0ffee0000000000abcd",
@@ -53,7 +53,7 @@ def test_the_documented_example():
         website_visits=3,
         created_at=datetime(2026, 10, 2, 9, 14, 5, 120000, tzinfo=UTC),
         updated_at=datetime(2026, 10, 3, 11, 40, 0, 4000, tzinfo=UTC),
-        raw=EXAMPLE,
+        raw=EXAMPLE_CHAT,
     )
 
 
@@ -229,9 +229,9 @@ def test_build_put_body_rejects_unknown_fields():
 
 
 def test_record_to_put_body_round_trip():
-    body = record_to_put_body(parse_chat(copy.deepcopy(EXAMPLE)), bot_id="b", customer_id="c")
+    body = record_to_put_body(parse_chat(copy.deepcopy(EXAMPLE_CHAT)), bot_id="b", customer_id="c")
     assert body == {
-        "uuid": EXAMPLE["uuid"],
+        "uuid": EXAMPLE_CHAT["uuid"],
         "botId": "b",
         "customerId": "c",
         "name": "Meera Iyer",

@@ -2,7 +2,6 @@
 listing's odd cases). Runs on SQLite and PostgreSQL."""
 
 import copy
-import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -14,86 +13,19 @@ from leads.botpenguin.errors import Unavailable
 from leads.botpenguin.records import STATUSES
 from leads.models import Lead, LeadTag, SyncRun
 from leads.sync.run import last_mark, sync_leads
-from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
+from tests.factories import (
+    BOT_ID,
+    CHAT_BASE,
+    CUSTOMER_ID,
+    EXAMPLE_CHAT,
+    SANDBOX_TOKEN,
+    ScriptedClient,
+    fill,
+    iso_ms,
+    make_chat,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-
-# The documented example from API.md.
-EXAMPLE = {
-    "_id": "64b0c0ffee0000000000abcd",
-    "uuid": "0b7c6a52-4a8e-4f6e-9c1d-2f1d5e9a7c11",
-    "createdAt": "2026-10-02T09:14:05.120Z",
-    "updatedAt": "2026-10-03T11:40:00.004Z",
-    "lastSeenAt": "2026-10-03T11:39:58.000Z",
-    "isOnline": False,
-    "websiteVisits": 3,
-    "status": "INPROGRESS",
-    "_agentAssigned": "64a1a9d0aa00000000000042",
-    "lastMessage": {
-        "at": "2026-10-03T11:39:58.000Z",
-        "by": "bot",
-        "text": "Thanks! An agent will call you.",
-    },
-    "profile": {
-        "notes": [
-            {
-                "_id": "64b0c1000000000000000001",
-                "title": "Pricing",
-                "description": "Asked for the annual plan",
-            }
-        ],
-        "userDetails": {
-            "name": "Meera Iyer",
-            "picture": "https://cdn.example.org/u/meera.png",
-            "contact": {
-                "email": "meera@example.org",
-                "phone": {"number": "9876543210", "prefix": "91"},
-            },
-            "city": "Chennai",
-            "country": "India",
-            "gender": "FEMALE",
-            "tags": ["pricing", "hot"],
-            "attributes": [{"key": "plan", "value": "annual"}],
-        },
-    },
-}
-
-BASE = datetime(2026, 10, 1, tzinfo=UTC)
-
-
-def _iso(dt: datetime) -> str:
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def make_chat(n: int, *, status: str = "OPEN", tags=("demo",), minutes: int | None = None) -> dict:
-    """A small valid chat whose updatedAt grows with n (so n=0 is the oldest)."""
-    when = BASE + timedelta(minutes=n if minutes is None else minutes)
-    return {
-        "_id": f"{n:024x}",
-        "uuid": f"00000000-0000-4000-8000-{n:012d}",
-        "createdAt": _iso(when - timedelta(days=1)),
-        "updatedAt": _iso(when),
-        "status": status,
-        "profile": {
-            "notes": [],
-            "userDetails": {
-                "name": f"Person {n}",
-                "contact": {
-                    "email": f"p{n}@example.org",
-                    "phone": {"number": "555", "prefix": "1"},
-                },
-                "tags": list(tags),
-                "attributes": [],
-            },
-        },
-    }
-
-
-def fill(sandbox, count: int, *, is_lead: bool = True, start: int = 0) -> list[dict]:
-    chats = [make_chat(start + i, status=STATUSES[i % 6]) for i in range(count)]
-    for chat in chats:
-        sandbox.sandbox.add_chat(copy.deepcopy(chat), is_lead=is_lead)
-    return chats
 
 
 def list_gets(sandbox, kind: str | None = None) -> list:
@@ -116,14 +48,14 @@ def put_as_api(sandbox, body: dict) -> None:
 
 
 def test_documented_example_is_mirrored_with_every_field(botpenguin):
-    botpenguin.sandbox.add_chat(copy.deepcopy(EXAMPLE), is_lead=True)
+    botpenguin.sandbox.add_chat(copy.deepcopy(EXAMPLE_CHAT), is_lead=True)
 
     run = sync_leads()
 
     assert (run.state, run.created, run.pages) == ("succeeded", 1, 1)
     lead = Lead.objects.get()
     assert lead.bot_id == BOT_ID and lead.customer_id == CUSTOMER_ID
-    assert lead.uuid == EXAMPLE["uuid"]
+    assert lead.uuid == EXAMPLE_CHAT["uuid"]
     assert lead.remote_id == "64b0c0ffee0000000000abcd"
     assert lead.is_lead is True
     assert (lead.name, lead.email, lead.phone, lead.dial_code) == (
@@ -155,7 +87,9 @@ def test_documented_example_is_mirrored_with_every_field(botpenguin):
     assert (lead.is_online, lead.website_visits) == (False, 3)
     assert lead.remote_created_at == datetime(2026, 10, 2, 9, 14, 5, 120000, tzinfo=UTC)
     assert lead.remote_updated_at == datetime(2026, 10, 3, 11, 40, 0, 4000, tzinfo=UTC)
-    assert lead.raw["uuid"] == EXAMPLE["uuid"] and lead.raw["profile"] == EXAMPLE["profile"]
+    assert (
+        lead.raw["uuid"] == EXAMPLE_CHAT["uuid"] and lead.raw["profile"] == EXAMPLE_CHAT["profile"]
+    )
     assert lead.synced_at is not None and lead.missing_since is None
     # The GET carried the documented header, and only that one.
     # Pages are fetched concurrently, so they may arrive in any order.
@@ -227,7 +161,7 @@ def test_incremental_mark_advances_only_on_success(botpenguin):
     fill(botpenguin, 30)
     sync_leads(kinds=["lead"])
     mark = last_mark("lead")
-    assert mark == BASE + timedelta(minutes=29)
+    assert mark == CHAT_BASE + timedelta(minutes=29)
 
     botpenguin.sandbox.add_chat(make_chat(500), is_lead=True)
     botpenguin.sandbox.page_faults[2] = "500"
@@ -323,27 +257,6 @@ def test_missing_settings_give_one_clear_message(settings, name):
     assert SyncRun.objects.get().error.startswith(name)
 
 
-class ScriptedClient:
-    """Plays a listing page by page, for the cases the sandbox does not produce by itself."""
-
-    def __init__(self, pages: dict[str, list[list]]):
-        self.pages = pages
-        self.calls: list[tuple[int, str]] = []
-
-    def list_chats_decoded(self, page: int, type: str, decode):
-        """As BotPenguinClient.list_chats_decoded: the page sent as a JSON body, decoded."""
-        self.calls.append((page, type))
-        pages = self.pages.get(type, [])
-        result = pages[page - 1] if page <= len(pages) else []
-        if isinstance(result, Exception):
-            raise result
-        _body, items = decode(json.dumps({"success": True, "data": result}).encode())
-        return items
-
-    def close(self) -> None:
-        pass
-
-
 def test_a_uuid_repeated_across_pages_is_one_row_with_the_newest_values(botpenguin):
     a_new = make_chat(1, status="CLOSED", minutes=50)
     a_old = make_chat(1, status="OPEN", minutes=10)
@@ -381,9 +294,9 @@ def test_hostile_values_are_stored_as_given_and_clipped_to_the_columns(botpengui
     assert LeadTag.objects.filter(lead=lead).count() == 2
 
 
-def test_every_character_copy_escapes_is_stored_exactly(botpenguin):
-    """PostgreSQL writes rows through COPY text: each character COPY treats specially must come
-    back as it was sent, in plain and JSON columns alike, on insert and on update."""
+def test_characters_special_to_sql_copy_or_json_are_stored_exactly(botpenguin):
+    """Backslashes, control characters, escapes and astral characters come back as they were
+    sent, in plain and JSON columns alike, on insert and on update."""
     special = "back\\slash\\N tab\tnew\nline cr\r bs\b ff\f vt\v \\t «ünï» 😀 \\u0041"
     chat = make_chat(8)
     details = chat["profile"]["userDetails"]
@@ -407,7 +320,7 @@ def test_every_character_copy_escapes_is_stored_exactly(botpenguin):
     )
     assert Lead.objects.get(uuid=other["uuid"]).name == special
     # Changed at BotPenguin: the update path (rows made again by the writer) stores it too.
-    chat["updatedAt"] = _iso(BASE + timedelta(days=30))
+    chat["updatedAt"] = iso_ms(CHAT_BASE + timedelta(days=30))
     details["name"] = special + "\t2"
     sync_leads(kinds=["lead"], client=ScriptedClient({"lead": [[chat, other]]}))
     assert Lead.objects.get(uuid=chat["uuid"]).name == special + "\t2"
@@ -441,14 +354,14 @@ def test_a_chat_edited_during_a_full_listing_is_not_flagged_missing(botpenguin):
             self.client = client
             self.moved = False
 
-        def list_chats_decoded(self, page, kind, decode):
+        def list_chats(self, page, kind):
             if page == 2 and not self.moved:  # page 1 is read; now someone edits the chat
                 chat = copy.deepcopy(box.get_chat(mover))
                 chat["status"] = "CLOSED"
                 chat["updatedAt"] = timezone.now().isoformat().replace("+00:00", "Z")
                 box.add_chat(chat, is_lead=True)
                 self.moved = True
-            return self.client.list_chats_decoded(page, kind, decode)
+            return self.client.list_chats(page, kind)
 
         def close(self):
             self.client.close()

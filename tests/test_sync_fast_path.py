@@ -1,74 +1,17 @@
-"""The sync's fast path: listings decoded with each chat's own text, rows prepared in the fetch
-threads, unchanged chats not rewritten, tags kept when unchanged, pending fields never overwritten,
-and (PostgreSQL) COPY through a temporary table. Runs on SQLite and PostgreSQL."""
+"""The sync's write path: unchanged chats not rewritten, tags kept when unchanged, pending fields
+never overwritten, the stored raw record and its hash, NULs, several batches, an outer transaction.
+Runs on SQLite and PostgreSQL."""
 
 import copy
-import json
 from datetime import timedelta
 
 import pytest
 from django.db import transaction
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from leads import services
-from leads.botpenguin.client import decode_listing
 from leads.models import Lead, LeadTag
 from leads.sync.run import sync_leads
-from tests.test_sync import BASE, ScriptedClient, _iso, make_chat
-
-# --- decoding a listing (no database) ------------------------------------------------------------
-
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=False),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=12,
-)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    data=st.lists(_json, max_size=6),
-    before=st.dictionaries(st.text(max_size=8).filter(lambda k: k != "data"), _json, max_size=3),
-    indent=st.sampled_from([None, 1, "\t"]),
-    ascii_only=st.booleans(),
-)
-def test_decode_listing_is_json_loads_and_gives_each_items_own_text(
-    data, before, indent, ascii_only
-):
-    text = json.dumps({**before, "data": data}, indent=indent, ensure_ascii=ascii_only)
-
-    body, items = decode_listing(text.encode())
-
-    assert body == json.loads(text)
-    assert [value for value, _ in items] == data
-    assert [json.loads(item_text) for _, item_text in items] == data
-
-
-@pytest.mark.parametrize(
-    "text, has_items",
-    [
-        ('{"data": []}', True),
-        (' \n{ "success" : true , "data" : [ {"uuid": "a"} , 2 ] }\n ', True),
-        ('{"data": {"uuid": "a"}}', False),
-        ('{"success": true}', False),
-        ("[1, 2]", False),
-        ('{"data": [1], "data": null}', False),
-    ],
-)
-def test_decode_listing_odd_but_valid_bodies(text, has_items):
-    body, items = decode_listing(text.encode())
-    assert body == json.loads(text)
-    assert (items is not None) == has_items
-
-
-@pytest.mark.parametrize("text", ['{"data": [1,]}', '{"data": [1', "", "<html>", '{"a": 1} x'])
-def test_decode_listing_refuses_what_is_not_json(text):
-    with pytest.raises(ValueError):
-        decode_listing(text.encode())
-
+from tests.factories import CHAT_BASE, ScriptedClient, iso_ms, make_chat
 
 # --- writing -------------------------------------------------------------------------------------
 
@@ -81,7 +24,7 @@ def _add(sandbox, chats, *, is_lead=True):
 def _changed(chat: dict, minutes: int, **details) -> dict:
     chat = copy.deepcopy(chat)
     chat["profile"]["userDetails"].update(details)
-    chat["updatedAt"] = _iso(BASE + timedelta(days=1, minutes=minutes))
+    chat["updatedAt"] = iso_ms(CHAT_BASE + timedelta(days=1, minutes=minutes))
     return chat
 
 
@@ -176,8 +119,8 @@ def test_pending_fields_are_not_overwritten_on_the_fast_path(botpenguin, user):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.integration
 def test_a_sync_inside_an_outer_transaction_can_run_twice(botpenguin):
-    """The PostgreSQL temporary table is emptied by each commit; inside an outer transaction
-    nothing commits between batches, so it must be emptied by hand."""
+    """Inside an outer transaction nothing commits between the batches of two syncs: each still
+    writes exactly what it lists."""
     first = ScriptedClient({"lead": [[make_chat(1), make_chat(2)]]})
     second = ScriptedClient({"lead": [[make_chat(1), make_chat(3, status="CLOSED")]]})
 
@@ -243,7 +186,7 @@ def test_the_search_index_follows_a_rename_and_other_changes_keep_it(botpenguin)
     renamed = _changed(chats[0], 1, name="Priya Patel")
     other = copy.deepcopy(chats[1])  # a change that leaves name, email and phone alone
     other["lastMessage"] = {"at": other["updatedAt"], "by": "user", "text": "Hello again"}
-    other["updatedAt"] = _iso(BASE + timedelta(days=1, minutes=2))
+    other["updatedAt"] = iso_ms(CHAT_BASE + timedelta(days=1, minutes=2))
     _add(botpenguin, [renamed, other])
     run = sync_leads()
 

@@ -14,9 +14,9 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from leads.models import Lead, SyncLease, SyncRun
-from leads.sync.run import SyncBusy, take_sync_lease
-from tests.test_sync import fill
-from tests.test_workers import ROOT, child_env, manage
+from leads.sync.errors import SyncBusy
+from leads.sync.lease import take_sync_lease
+from tests.factories import ROOT, child_env, fill, manage
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -71,8 +71,12 @@ def test_a_second_sync_while_one_runs_is_refused_and_sync_now_queues_nothing(
     env = child_env(botpenguin, SYNC_LEASE_SECONDS="2")
     first = subprocess.Popen(
         manage("sync_leads", "--full", "--concurrency", "1", "--no-progress"),
-        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: (held := lease()) is not None and held.owner != "")
         time.sleep(2.5)  # longer than the lease: only renewing keeps it
@@ -163,10 +167,11 @@ def test_the_lease_is_released_when_a_sync_fails(botpenguin, monkeypatch, failur
         expected = CommandError
     else:
 
-        def broken(**kwargs):
+        def broken():
             raise RuntimeError("disk full")
 
-        monkeypatch.setattr("leads.sync.run._mark_missing", broken)
+        # An error no sync expects, raised once the batches are written.
+        monkeypatch.setattr("leads.selectors.counting.bump_mirror_version", broken)
         expected = RuntimeError
 
     with pytest.raises(expected):

@@ -1,51 +1,19 @@
 """Real worker processes against the test database and the sandbox: several db_workers at once,
 and a worker killed in the middle of a delivery."""
 
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
 from leads import services
 from leads.models import Lead, LeadChange
 from leads.tasks import deliver_lead_changes
-from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN, make_lead
+from tests.factories import ROOT, child_env, make_lead, manage
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def database_url() -> str:
-    s = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
-
-
-def child_env(sandbox, **extra) -> dict:
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url(),
-        BOTPANEL_TESTING="1",
-        BOTPENGUIN_API_URL=sandbox.url,
-        BOTPENGUIN_API_TOKEN=SANDBOX_TOKEN,
-        BOTPENGUIN_BOT_ID=BOT_ID,
-        BOTPENGUIN_CUSTOMER_ID=CUSTOMER_ID,
-        BOTPENGUIN_RETRY_BACKOFF="0",
-        LOG_LEVEL="WARNING",
-        **extra,
-    )
-    return env
-
-
-def manage(*args) -> list[str]:
-    return [sys.executable, str(ROOT / "manage.py"), *args]
 
 
 def test_two_workers_drain_200_changes_over_20_leads_in_order_and_once(botpenguin, user):

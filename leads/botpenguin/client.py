@@ -2,21 +2,20 @@
 
 Modelled on Sentry's API client base: one `_request` path over one `requests.Session`, a timeout on
 every call, urllib3 `Retry` for connection errors, 429 (Retry-After honoured, capped) and 5xx, and
-library errors turned into this package's exceptions (`raise ... from e`).
+library errors turned into this package's exceptions (`raise ... from e`). Answers are decoded with
+orjson: a listing page of 100 chats is the sync's largest input.
 """
 
 from __future__ import annotations
 
 import email.utils
-import json
 import logging
-import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
@@ -28,13 +27,13 @@ from leads.botpenguin.errors import (
     ValidationRejected,
 )
 
-T = TypeVar("T")
 logger = logging.getLogger("leads.botpenguin")
 
 LIST_PATH = "/inbox/direct/chats"
 PUT_PATH = "/inbox/direct/lead"
 LIST_TYPES = ("lead", "non-lead")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -130,40 +129,11 @@ class BotPenguinClient:
 
     def list_chats(self, page: int, type: str) -> list:
         """One page of chats (raw objects, unparsed). An empty list ends the listing."""
-        data = self._list_page(page, type).get("data")
-        if not isinstance(data, list):
-            raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
-        return data
-
-    def list_chats_decoded(
-        self, page: int, type: str, decode: Callable[[bytes], tuple[Any, T | None]]
-    ) -> T:
-        """One page of the listing decoded by `decode(body bytes) -> (body, items)`, which
-        decodes as `decode_listing` does (ValueError for what is not JSON) and returns items
-        None when `data` is not a list; returns the items. The sync's decoder
-        (leads.sync_rows.build_listing) keeps the exact JSON text of every chat, which it stores
-        and hashes, and builds the page's rows too, possibly in another process."""
-        items: T | None = None
-
-        def decode_response(response: requests.Response) -> Any:
-            nonlocal items
-            body, items = decode(response.content)
-            return body
-
-        body = self._list_page(page, type, decode=decode_response)
-        if items is None or not isinstance(body.get("data"), list):
-            raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
-        return items
-
-    def _list_page(
-        self, page: int, type: str, *, decode: Callable[[requests.Response], Any] | None = None
-    ) -> Any:
-        """GET one page of the listing (both list methods), arguments checked first."""
         if type not in LIST_TYPES:
             raise ValueError(f"type must be one of {LIST_TYPES}")
         if isinstance(page, bool) or not isinstance(page, int) or page < 1:
             raise ValueError("page must be a positive integer")
-        return self._request(
+        body = self._request(
             "GET",
             LIST_PATH,
             params={
@@ -173,8 +143,11 @@ class BotPenguinClient:
                 "type": type,
             },
             headers={"x-bot-token": self.config.token},
-            decode=decode,
         )
+        data = body.get("data")
+        if not isinstance(data, list):
+            raise MalformedResponse(f"page {page} of {type} chats has no `data` list")
+        return data
 
     def put_lead(self, body: dict) -> dict:
         """Create or update a lead. The caller builds the body (see records.build_put_body)."""
@@ -187,14 +160,7 @@ class BotPenguinClient:
 
     # --- the one request path -----------------------------------------------------------------------
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        decode: Callable[[requests.Response], Any] | None = None,
-        **kwargs: Any,
-    ) -> dict:
+    def _request(self, method: str, path: str, **kwargs: Any) -> dict:
         url = self.base_url + path
         timeout = (self.config.connect_timeout, self.config.read_timeout)
         started = time.monotonic()
@@ -208,15 +174,11 @@ class BotPenguinClient:
             raise Unavailable(e.__class__.__name__) from e
         elapsed_ms = (time.monotonic() - started) * 1000
         logger.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms)
-        return self._handle(response, decode)
+        return self._handle(response)
 
-    def _handle(
-        self,
-        response: requests.Response,
-        decode: Callable[[requests.Response], Any] | None = None,
-    ) -> dict:
+    def _handle(self, response: requests.Response) -> dict:
         status = response.status_code
-        body = _json_or_none(response, decode if 200 <= status < 300 else None)
+        body = _json_or_none(response.content)
         message = _api_message(body, response)
         if self.config.token:
             message = message.replace(self.config.token, "***")
@@ -243,91 +205,12 @@ class BotPenguinClient:
         return body
 
 
-def _json_or_none(
-    response: requests.Response, decode: Callable[[requests.Response], Any] | None = None
-) -> Any:
+def _json_or_none(content: bytes) -> Any:
+    """The body decoded (orjson: RFC 8259 JSON, a UTF-8 byte order mark tolerated), or None."""
     try:
-        return decode(response) if decode is not None else response.json()
-    except ValueError:
+        return orjson.loads(content.removeprefix(UTF8_BOM))
+    except orjson.JSONDecodeError:
         return None
-
-
-_DECODER = json.JSONDecoder()
-_SCAN = _DECODER.scan_once  # (text, index) -> (value, end); StopIteration where no value starts
-_SPACE = re.compile(r"[ \t\n\r]*")
-
-
-def decode_listing(content: bytes) -> tuple[Any, list[tuple[Any, str]] | None]:
-    """Decode a listing's JSON body as json.loads would, and for the top-level `data` array also
-    the exact text of each item: (body, [(item, text), ...]); None when `data` is not an array.
-
-    JSON is UTF-8 (RFC 8259; a BOM is tolerated). Raises ValueError for anything that is not JSON.
-    One pass of the standard library's own scanner over the text: the items' texts cost no second
-    encoding.
-    """
-    text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
-    try:
-        return _split_listing(text)
-    except (StopIteration, IndexError, _NotAnObject):
-        body = json.loads(text)  # the general case (and its error message)
-        return body, None
-
-
-class _NotAnObject(Exception):
-    pass
-
-
-def _split_listing(text: str) -> tuple[dict, list[tuple[Any, str]] | None]:
-    space, scan = _SPACE.match, _SCAN
-    end = len(text)
-    i = space(text, 0).end()
-    if text[i] != "{":
-        raise _NotAnObject
-    body: dict = {}
-    items: list[tuple[Any, str]] | None = None
-    i = space(text, i + 1).end()
-    if text[i] == "}":
-        i += 1
-    else:
-        while True:
-            if text[i] != '"':
-                raise _NotAnObject
-            key, i = scan(text, i)
-            i = space(text, i).end()
-            if text[i] != ":":
-                raise _NotAnObject
-            i = space(text, i + 1).end()
-            if key == "data" and text[i] == "[":
-                items = []
-                i = space(text, i + 1).end()
-                if text[i] == "]":
-                    i += 1
-                else:
-                    while True:
-                        value, stop = scan(text, i)
-                        items.append((value, text[i:stop]))
-                        i = space(text, stop).end()
-                        if text[i] == "]":
-                            i += 1
-                            break
-                        if text[i] != ",":
-                            raise _NotAnObject
-                        i = space(text, i + 1).end()
-                body[key] = [value for value, _text in items]
-            else:
-                body[key], i = scan(text, i)
-                if key == "data":
-                    items = None
-            i = space(text, i).end()
-            if text[i] == "}":
-                i += 1
-                break
-            if text[i] != ",":
-                raise _NotAnObject
-            i = space(text, i + 1).end()
-    if space(text, i).end() != end:
-        raise _NotAnObject
-    return body, items
 
 
 def _api_message(body: Any, response: requests.Response) -> str:

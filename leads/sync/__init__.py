@@ -1,3 +1,3 @@
 """Mirror BotPenguin chats into `Lead` rows: `run` drives a sync, `lease` keeps it alone, `pages`
 reads the listing, `rows` turns a page into rows, `writer` writes them, `statistics` refreshes
-the planner's statistics afterwards."""
+the planner's statistics afterwards. Nothing is re-exported here: import from the module."""

@@ -5,7 +5,9 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.sync.run import KINDS, SyncBusy, SyncError, default_holder, sync_leads
+from leads.sync.errors import SyncBusy, SyncError
+from leads.sync.lease import default_holder
+from leads.sync.run import KINDS, sync_leads
 
 
 class Command(BaseCommand):
@@ -47,9 +49,12 @@ class Command(BaseCommand):
 
         try:
             run = sync_leads(
-                kinds=kinds, full=options["full"], concurrency=concurrency, progress=progress,
+                kinds=kinds,
+                full=options["full"],
+                concurrency=concurrency,
+                progress=progress,
                 holder=f"the sync_leads command ({default_holder()})",
-            )  # fmt: skip
+            )
         except SyncBusy as e:
             raise CommandError(f"Not started: {e}.") from e
         except SyncError as e:

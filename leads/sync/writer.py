@@ -1,0 +1,276 @@
+"""Writing a batch of rows into the mirror, inside the caller's transaction.
+
+A batch reads its existing rows first, locked (PostgreSQL `FOR UPDATE`; SQLite's IMMEDIATE
+transaction already holds the write lock), so that no edit slips in between that read and the
+write. Then:
+
+* a chat whose hash is unchanged is not rewritten: only `synced_at` is set and `missing_since`
+  cleared;
+* a new or changed chat is upserted, its `version` one up when it changed; fields with an
+  undelivered edit (`pending_fields` while `change_state` is pending or failed) keep the edited
+  value until the edit is delivered;
+* a row's LeadTag rows are written again only when its tags changed.
+
+One write path per database: SQLite takes multi-row INSERTs (… ON CONFLICT … RETURNING for the
+leads), PostgreSQL takes COPY (for the leads into a temporary table, then one INSERT … SELECT …
+ON CONFLICT … RETURNING): a statement with a placeholder per value costs psycopg more to build
+than PostgreSQL to run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import orjson
+from django.db import connection, models, transaction
+
+from leads.models import EDITABLE_FIELDS, Lead, LeadTag, tag_rows
+from leads.selectors import counting
+from leads.sync.rows import Row
+
+# Rows a batch writes in one transaction. SQLite's write lock (and an edit waiting for it) lasts
+# a batch; PostgreSQL locks only the batch's rows and pays per statement and commit.
+BATCH_SIZE = {"sqlite": 500, "postgresql": 2000}
+SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement
+HELD_STATES = ("pending", "failed")
+
+# Fields a sync writes over an existing row (besides the keys, bot_id and uuid).
+SYNCED_FIELDS = (
+    *EDITABLE_FIELDS,
+    *("customer_id", "remote_id", "is_lead", "city", "country", "gender", "last_message_at"),
+    *("last_message_by", "last_message_text", "last_seen_at", "is_online", "website_visits"),
+    *("remote_created_at", "remote_updated_at", "raw", "raw_hash", "synced_at"),
+    *("missing_since", "version"),
+)
+
+
+@dataclass
+class BatchResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class Known(NamedTuple):
+    """What a batch reads of a row already in the mirror."""
+
+    id: int
+    raw_hash: str
+    change_state: str
+    tags: list
+
+
+def _json_text(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class LeadColumns:
+    """Every Lead column in one order, and each row's values as the database takes them: JSON as
+    text, datetimes as the backend stores them. A new row gets every column (the ones a sync
+    does not own take their model defaults); an existing one only SYNCED_FIELDS."""
+
+    def __init__(self, *, bot_id: str, customer_id: str, sync_time: datetime):
+        self.bot_id = bot_id
+        self.sync_time = sync_time
+        fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+        self.columns = tuple(f.attname for f in fields)
+        self.adapters: dict[str, Callable[[Any], Any]] = {}
+        for f in fields:
+            if isinstance(f, models.JSONField):
+                self.adapters[f.attname] = _json_text
+            elif isinstance(f, models.DateTimeField):
+                self.adapters[f.attname] = connection.ops.adapt_datetimefield_value
+        defaults = {f.attname: f.get_default() for f in fields}
+        defaults.update(
+            bot_id=bot_id, customer_id=customer_id, synced_at=sync_time, missing_since=None
+        )
+        self.template = self.adapted(defaults)
+        self.template["version"] = 1  # a new row; an existing one's goes one up in the upsert
+
+    def adapted(self, values: dict) -> dict:
+        adapters = self.adapters
+        return {
+            name: value if (adapt := adapters.get(name)) is None or value is None else adapt(value)
+            for name, value in values.items()
+        }
+
+    def values(self, row: Row) -> tuple:
+        values = self.template | self.adapted(row.fields)
+        values.update(uuid=row.uuid, raw=row.raw, raw_hash=row.raw_hash)
+        return tuple([values[name] for name in self.columns])
+
+
+def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
+    """Upsert one batch in the current transaction (see the module's docstring)."""
+    if connection.vendor == "postgresql":
+        # A batch's commit does not wait for its WAL flush. Safe: WAL is written in order, so
+        # the run's final record (a normal commit) is durable only after every batch before
+        # it, and a batch lost to a crash is read again by the next sync.
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    existing = _lock_existing(columns.bot_id, [row.uuid for row in rows])
+    held = _held_values(existing)
+    changed: list[Row] = []
+    unchanged_ids: list[int] = []
+    for row in rows:
+        known = existing.get(row.uuid)
+        if known is not None and known.raw_hash == row.raw_hash:
+            unchanged_ids.append(known.id)
+        else:
+            row.fields.update(held.get(row.uuid, ()))
+            changed.append(row)
+    if changed:
+        ids = _upsert(columns, changed)
+        _write_tags(changed, existing, ids)
+        transaction.on_commit(counting.bump_mirror_version)
+    if unchanged_ids:
+        Lead.objects.filter(pk__in=unchanged_ids).update(
+            synced_at=columns.sync_time, missing_since=None
+        )
+    created = sum(1 for row in changed if row.uuid not in existing)
+    return BatchResult(created, len(changed) - created, len(unchanged_ids))
+
+
+def _lock_existing(bot_id: str, uuids: list[str]) -> dict[str, Known]:
+    rows = (
+        Lead.objects.select_for_update()
+        .filter(bot_id=bot_id, uuid__in=uuids)
+        .order_by()
+        .values_list("uuid", "id", "raw_hash", "change_state", "tags")
+    )
+    return {uuid: Known(*rest) for uuid, *rest in rows}
+
+
+def _held_values(existing: dict[str, Known]) -> dict[str, dict]:
+    """{uuid: {field: edited value}} for the rows with undelivered edits."""
+    held_ids = [known.id for known in existing.values() if known.change_state in HELD_STATES]
+    if not held_ids:
+        return {}
+    leads = Lead.objects.filter(pk__in=held_ids).only("uuid", "pending_fields", *EDITABLE_FIELDS)
+    return {
+        lead.uuid: {
+            name: getattr(lead, name) for name in lead.pending_fields if name in EDITABLE_FIELDS
+        }
+        for lead in leads
+    }
+
+
+def _upsert(columns: LeadColumns, rows: list[Row]) -> dict[str, int]:
+    """INSERT … ON CONFLICT (uuid, bot_id) DO UPDATE the rows; returns {uuid: id}."""
+    quote = connection.ops.quote_name
+    table = quote(Lead._meta.db_table)
+    names = ", ".join(quote(name) for name in columns.columns)
+    updates = ", ".join(
+        f"{quote(name)} = {table}.{quote(name)} + 1"
+        if name == "version"
+        else f"{quote(name)} = excluded.{quote(name)}"
+        for name in SYNCED_FIELDS
+    )
+    on_conflict = (
+        f"ON CONFLICT ({quote('uuid')}, {quote('bot_id')}) DO UPDATE SET {updates} "
+        f"RETURNING {quote('id')}, {quote('uuid')}"
+    )
+    values = [columns.values(row) for row in rows]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Named after its columns: a process that outlives a migration of the table (a
+            # worker) makes a new one rather than use a stale one.
+            temp = quote("sync_rows_" + hashlib.sha256(names.encode()).hexdigest()[:12])
+            cursor.execute(
+                f"CREATE TEMPORARY TABLE IF NOT EXISTS {temp} ON COMMIT DELETE ROWS AS "  # noqa: S608 - constant identifiers
+                f"SELECT {names} FROM {table} WITH NO DATA"
+            )
+            # Emptied here too: inside an outer transaction nothing commits between batches.
+            cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 - a constant identifier
+            _copy(cursor, temp, names, values)
+            cursor.execute(
+                f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} "  # noqa: S608 - constant identifiers
+                + on_conflict
+            )
+            returned = cursor.fetchall()
+        else:
+            returned = _insert(cursor, table, names, values, on_conflict)
+    return {uuid: pk for pk, uuid in returned}
+
+
+def _write_tags(rows: list[Row], existing: dict[str, Known], ids: dict[str, int]) -> None:
+    """LeadTag rows for the new rows, and again for the rows whose tags changed."""
+    retag = [
+        known.id
+        for row in rows
+        if (known := existing.get(row.uuid)) is not None and known.tags != row.fields["tags"]
+    ]
+    if retag:
+        LeadTag.objects.filter(lead_id__in=retag).delete()
+    retagged = set(retag)
+    tags = [
+        (tag.lead_id, tag.name, tag.key)
+        for row in rows
+        if row.uuid not in existing or ids[row.uuid] in retagged
+        for tag in tag_rows(ids[row.uuid], row.fields["tags"])
+    ]
+    if not tags:
+        return
+    quote = connection.ops.quote_name
+    table = quote(LeadTag._meta.db_table)
+    names = ", ".join(quote(name) for name in ("lead_id", "name", "key"))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            _copy(cursor, table, names, tags)
+        else:
+            _insert(cursor, table, names, tags)
+
+
+def _copy(cursor: Any, table: str, names: str, rows: list[tuple]) -> None:
+    """PostgreSQL: COPY the rows into `table` (psycopg encodes each value)."""
+    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def _insert(cursor: Any, table: str, names: str, rows: list[tuple], returning: str = "") -> list:
+    """SQLite: multi-row INSERTs, each under the parameter limit. With `returning` (an
+    ON CONFLICT … RETURNING clause), returns the rows it returns."""
+    placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
+    chunk = max(1, SQLITE_MAX_PARAMS // len(rows[0]))
+    returned = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608 - constant identifiers
+            f"{', '.join([placeholders] * len(part))} {returning}",
+            [value for row in part for value in row],
+        )
+        if returning:
+            returned.extend(cursor.fetchall())
+    return returned
+
+
+SQLITE_CHECKPOINT_PAGES = 16_000  # ~64 MB of WAL between checkpoints during a sync
+
+
+@contextmanager
+def deferred_checkpoints() -> Iterator[None]:
+    """SQLite: while a sync writes, checkpoint the WAL every ~64 MB instead of every 4 MB.
+
+    A checkpoint copies every page changed since the last one into the database file; the random
+    uuids and search trigrams a batch adds touch pages all over the indexes, so with frequent
+    checkpoints the same pages were written again and again. Same durability: in WAL mode with
+    synchronous=NORMAL a commit is not synced either way."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        (previous,) = cursor.fetchone()
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {int(SQLITE_CHECKPOINT_PAGES)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {int(previous)}")
