@@ -36,8 +36,8 @@ FRAME_ASSETS = {
 
 @functools.cache
 def _resolved(script_prefix: str) -> tuple[dict, dict]:
-    """FRAME_URLS and FRAME_ASSETS resolved, once per process (and URL prefix): a {% url %} or
-    {% static %} tag resolves its argument on every page, a few dozen microseconds each."""
+    """FRAME_URLS and FRAME_ASSETS resolved once per process (and URL prefix) rather than by a
+    {% url %} or {% static %} tag on every page: they never change while it runs."""
     return (
         {name: reverse(url_name) for name, url_name in FRAME_URLS.items()},
         {name: static(path) for name, path in FRAME_ASSETS.items()},
@@ -45,15 +45,12 @@ def _resolved(script_prefix: str) -> tuple[dict, dict]:
 
 
 def frame(request: HttpRequest) -> dict:
-    """The frame's links and assets; for a signed-in person also the last sync, lazy and cached
-    on the request: templates rendered inside a page (the table) run the context processors
-    again, and the frame must cost at most one query per request (none while the last sync is
-    cached)."""
+    """The frame's links and assets; for a signed-in person also the last sync, read when a
+    template shows it. It is cached for a few seconds (selectors.overview.frame_last_sync), so
+    the frame costs at most one query per request even when a page renders several templates."""
     urls, assets = _resolved(get_script_prefix())
     values = {"frame_assets": assets}
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return values
-    if not hasattr(request, "_frame_last_sync"):
-        request._frame_last_sync = SimpleLazyObject(selectors.frame_last_sync)
-    values.update(frame_urls=urls, frame_last_sync=request._frame_last_sync)
+    values.update(frame_urls=urls, frame_last_sync=SimpleLazyObject(selectors.frame_last_sync))
     return values
