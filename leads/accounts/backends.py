@@ -1,58 +1,47 @@
 """Authentication: the signed-in user loaded with their permissions, and the client address that
 login throttling counts failures for."""
 
+from functools import cache
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Aggregate, CharField, OuterRef, Subquery, TextField, Value
-from django.db.models.functions import Concat
+from django.db.models import Aggregate, OuterRef, QuerySet, Subquery, TextField
 
 
-class CommaList(Aggregate):
-    """The aggregated strings joined by commas: string_agg on PostgreSQL, group_concat on SQLite
-    (Django 5.2 has no portable string aggregate)."""
+class PermissionNames(Aggregate):
+    """Every "app_label.codename" of the rows, comma-joined: STRING_AGG on PostgreSQL,
+    GROUP_CONCAT on SQLite (Django 5.2 has no portable string aggregate). Takes the app label
+    and the codename expressions, joined by a dot in SQL."""
 
     function = "STRING_AGG"
     template = "%(function)s(%(expressions)s, ',')"
+    arg_joiner = " || '.' || "
     output_field = TextField()
 
     def as_sqlite(self, compiler, connection, **extra_context):
         return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
 
 
-def permission_names(path: str) -> CommaList:
-    """Every "app_label.codename" reached through `path` (a permission relation), comma-joined."""
-    name = Concat(
-        f"{path}__content_type__app_label",
-        Value("."),
-        f"{path}__codename",
-        output_field=CharField(),
-    )
-    return CommaList(name)
+def _names(rows, path: str) -> Subquery:
+    """The permissions reached from `rows` (one user's rows of a through table) through `path`."""
+    names = PermissionNames(f"{path}__content_type__app_label", f"{path}__codename")
+    return Subquery(rows.order_by().values("user").annotate(names=names).values("names"))
 
 
-def role_permissions_subqueries() -> dict[str, Subquery]:
-    """Annotations for a user queryset: the user's own permissions and their groups'
-    permissions, each as one comma-joined string (or None) read with the user's row."""
+@cache
+def users_with_permissions() -> QuerySet:
+    """Users annotated with their own and their groups' permissions, each as one comma-joined
+    string (None without any). Built once per process, like a generic view's `queryset`: every
+    get() works on a copy, and resolving the subqueries costs more than running them. A group
+    without permissions joins as NULL, which the aggregate skips."""
     user_model = get_user_model()
     own = user_model.user_permissions.through.objects.filter(user=OuterRef("pk"))
-    groups = user_model.groups.through.objects.filter(
-        user=OuterRef("pk"), group__permissions__isnull=False
+    groups = user_model.groups.through.objects.filter(user=OuterRef("pk"))
+    return user_model.objects.annotate(
+        own_permission_names=_names(own, "permission"),
+        group_permission_names=_names(groups, "group__permissions"),
     )
-    return {
-        "own_permission_names": Subquery(
-            own.order_by()
-            .values("user")
-            .annotate(names=permission_names("permission"))
-            .values("names")
-        ),
-        "group_permission_names": Subquery(
-            groups.order_by()
-            .values("user")
-            .annotate(names=permission_names("group__permissions"))
-            .values("names")
-        ),
-    }
 
 
 def split_names(*joined: str | None) -> frozenset[str]:
@@ -67,7 +56,7 @@ class RoleBackend(ModelBackend):
     def get_user(self, user_id):
         user_model = get_user_model()
         try:
-            user = user_model.objects.annotate(**role_permissions_subqueries()).get(pk=user_id)
+            user = users_with_permissions().get(pk=user_id)
         except user_model.DoesNotExist:
             return None
         user.role_permissions = split_names(user.own_permission_names, user.group_permission_names)
