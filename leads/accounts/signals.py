@@ -1,5 +1,6 @@
-"""Login hook: the session's idle clock starts; a user holding a one-time password (from `createagent`) must change it first.
-A SyncRun saved: the frame's cached last sync is dropped."""
+"""At sign-in the session's idle clock starts, and a user holding a one-time password (from
+`createagent`) must choose their own first. A SyncRun saved: the frame's cached last sync is
+dropped."""
 
 import time
 
