@@ -130,11 +130,27 @@ def main() -> None:
     processes: list[subprocess.Popen] = []
     try:
         box = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "botpenguin_sandbox",
-             "--port", str(sandbox_port), "--chats", str(args.chats), "--page-size", "100",
-             "--token", "http-check", "--bot-id", "check-bot", "--customer-id", "check-customer"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "botpenguin_sandbox",
+                "--port",
+                str(sandbox_port),
+                "--chats",
+                str(args.chats),
+                "--page-size",
+                "100",
+                "--token",
+                "http-check",
+                "--bot-id",
+                "check-bot",
+                "--customer-id",
+                "check-customer",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         processes.append(box)
         if "sandbox on" not in box.stdout.readline().decode():
             raise RuntimeError("the sandbox did not start")
@@ -145,13 +161,27 @@ def main() -> None:
         sync_s = time.monotonic() - started
         manage(
             {**env, "DJANGO_SUPERUSER_PASSWORD": PASSWORD},
-            "createsuperuser", "--noinput", "--username", "http-check", "--email", "",
-        )  # fmt: skip
+            "createsuperuser",
+            "--noinput",
+            "--username",
+            "http-check",
+            "--email",
+            "",
+        )
         web = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "botpanel.wsgi", "--workers", "2",
-             "--bind", f"127.0.0.1:{web_port}", "--log-level", "warning"],
-            env=env, cwd=ROOT,
-        )  # fmt: skip
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "botpanel.wsgi",
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{web_port}",
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=ROOT,
+        )
         processes.append(web)
         wait_for(f"{base}/healthz")
         engine = "PostgreSQL" if env["DATABASE_URL"].startswith("postgres") else "SQLite"

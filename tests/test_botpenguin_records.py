@@ -274,10 +274,32 @@ json_values = st.recursive(
     max_leaves=25,
 )
 chat_keys = st.sampled_from(
-    ["uuid", "_id", "status", "profile", "userDetails", "contact", "phone", "notes", "tags",
-     "attributes", "lastMessage", "createdAt", "updatedAt", "_agentAssigned", "websiteVisits",
-     "isOnline", "name", "email", "prefix", "number", "key", "value", "title"]
-)  # fmt: skip
+    [
+        "uuid",
+        "_id",
+        "status",
+        "profile",
+        "userDetails",
+        "contact",
+        "phone",
+        "notes",
+        "tags",
+        "attributes",
+        "lastMessage",
+        "createdAt",
+        "updatedAt",
+        "_agentAssigned",
+        "websiteVisits",
+        "isOnline",
+        "name",
+        "email",
+        "prefix",
+        "number",
+        "key",
+        "value",
+        "title",
+    ]
+)
 chat_like = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
     lambda children: (
@@ -288,9 +310,23 @@ chat_like = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(json_values, chat_like, st.fixed_dictionaries({"uuid": json_values}, optional={
-    "profile": chat_like, "lastMessage": chat_like, "updatedAt": json_values,
-    "_agentAssigned": chat_like, "websiteVisits": json_values, "status": json_values})))  # fmt: skip
+@given(
+    st.one_of(
+        json_values,
+        chat_like,
+        st.fixed_dictionaries(
+            {"uuid": json_values},
+            optional={
+                "profile": chat_like,
+                "lastMessage": chat_like,
+                "updatedAt": json_values,
+                "_agentAssigned": chat_like,
+                "websiteVisits": json_values,
+                "status": json_values,
+            },
+        ),
+    )
+)
 def test_arbitrary_json_parses_or_raises_parse_error_only(obj):
     try:
         record = parse_chat(obj)

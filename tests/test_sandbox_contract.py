@@ -289,22 +289,20 @@ def test_seed_is_deterministic_and_varied():
 
 
 def test_the_state_file_is_written_soon_after_a_put_not_on_each_one(tmp_path, monkeypatch):
-    import time
+    from leads.botpenguin.sandbox import state as state_module
 
-    from leads.botpenguin.sandbox import server as sandbox_module
-
-    monkeypatch.setattr(sandbox_module, "SAVE_DELAY", 0.3)
+    monkeypatch.setattr(state_module, "SAVE_DELAY", 0.3)
     state = tmp_path / "state.json"
     box = Sandbox(token=TOKEN, bot_id=BOT, customer_id=CUSTOMER, state_file=str(state))
-    writes = []
-    original = box._save_state
-    monkeypatch.setattr(box, "_save_state", lambda path: (writes.append(path), original(path)))
     with box.serve() as running:
         for status in ("ONHOLD", "REVIEW", "CLOSED"):
             assert put(running, {"status": status}).status_code == 200
+        assert not state.exists()  # not written on each PUT
         deadline = time.monotonic() + 5
-        while not writes and time.monotonic() < deadline:
+        while not state.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(writes) == 1  # three PUTs, one write
+        written = state.stat().st_mtime_ns
         again = Sandbox(token=TOKEN, bot_id=BOT, customer_id=CUSTOMER, state_file=str(state))
-        assert again.get_chat("u-1")["status"] == "CLOSED"
+        assert again.get_chat("u-1")["status"] == "CLOSED"  # one write, after the last PUT
+        time.sleep(0.6)
+        assert state.stat().st_mtime_ns == written  # and no other

@@ -46,7 +46,7 @@ def test_two_workers_drain_200_changes_over_20_leads_in_order_and_once(botpengui
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
         for _ in range(2)
     ]
     for worker in workers:

@@ -165,97 +165,121 @@ def make_chats(
     n: int, *, seed: int = 1, lead_ratio: float = 0.7, now: datetime | None = None
 ) -> list[tuple[dict, bool]]:
     """`n` chats in the GET shape of API.md, each with whether it is a lead."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - seeded test data, the same for a seed
     now = now or datetime.now(UTC).replace(microsecond=0)
-    statuses = [s for s, _ in STATUS_WEIGHTS]
-    weights = [w for _, w in STATUS_WEIGHTS]
-    out = []
     used_updates: set[str] = set()
-    for i in range(n):
-        is_lead = rng.random() < lead_ratio
-        created = now - timedelta(seconds=rng.randint(3600, 90 * 86400))
-        updated = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds())))
-        updated_iso = _iso(updated)
-        while updated_iso in used_updates:  # distinct updatedAt values
-            updated += timedelta(milliseconds=1)
-            updated_iso = _iso(updated)
-        used_updates.add(updated_iso)
-        hostile = rng.random() < 0.02
-        if rng.random() < 0.2:
-            name = rng.choice(OTHER_SCRIPTS)
-            email_local = f"user{i}"
-        else:
-            first, last = rng.choice(FIRST), rng.choice(LAST)
-            name = f"{first} {last}"
-            email_local = f"{first}.{last}".lower().replace("'", "")
-            email_local = email_local.encode("ascii", "ignore").decode() or f"user{i}"
-        if hostile:
-            name = rng.choice(HOSTILE)
-        city, country = rng.choice(CITIES)
-        details: dict = {
-            "name": name,
-            "city": city,
-            "country": country,
-            "gender": rng.choice(["FEMALE", "MALE", "", "OTHER"]),
-            "tags": rng.sample(TAGS, rng.randint(0, 4)),
-            "attributes": [
-                {"key": key, "value": rng.choice(values)}
-                for key, values in rng.sample(ATTRIBUTES, rng.randint(0, 3))
-            ],
-        }
-        roll = rng.random()
-        if roll < 0.8:
-            details["picture"] = f"https://cdn.example.org/u/{_hex(rng, 8)}.png"
-        elif roll < 0.83:
-            details["picture"] = rng.choice(
-                [
-                    "javascript:alert(1)",
-                    "data:text/html,<script>alert(1)</script>",
-                    "//evil.example/x.png",
-                ]
-            )
-        if is_lead or rng.random() < 0.1:
-            number = "".join(rng.choice("0123456789") for _ in range(10))
-            if rng.random() < 0.08:
-                phone: object = f"+{rng.choice(['91', '1'])} {number}"  # a plain string
-            else:
-                phone = {"number": number, "prefix": rng.choice(PREFIXES)}
-            details["contact"] = {
-                "email": f"{email_local}{i}@example.org",
-                "phone": phone,
+    return [_make_chat(rng, i, now=now, lead_ratio=lead_ratio, used=used_updates) for i in range(n)]
+
+
+# Each helper below draws from `rng` in a fixed order: a seed always gives the same chats.
+
+
+def _make_chat(
+    rng: random.Random, i: int, *, now: datetime, lead_ratio: float, used: set[str]
+) -> tuple[dict, bool]:
+    is_lead = rng.random() < lead_ratio
+    updated = _updated_at(rng, now, used)
+    hostile = rng.random() < 0.02
+    details, email_local = _user_details(rng, i, hostile=hostile)
+    if is_lead or rng.random() < 0.1:
+        details["contact"] = _contact(rng, i, email_local)
+    notes = [
+        {"_id": _hex(rng, 24), "title": title, "description": description}
+        for title, description in rng.sample(NOTE_TITLES, rng.randint(0, 3))
+    ]
+    if hostile:
+        details["tags"] = [*details["tags"][:2], '=HYPERLINK("http://evil.example")']
+        notes.append(
+            {
+                "_id": _hex(rng, 24),
+                "title": '"><img src=x onerror=alert(1)>',
+                "description": "A" * 3000,
             }
-        notes = [
-            {"_id": _hex(rng, 24), "title": title, "description": description}
-            for title, description in rng.sample(NOTE_TITLES, rng.randint(0, 3))
-        ]
-        if hostile:
-            details["tags"] = [*details["tags"][:2], '=HYPERLINK("http://evil.example")']
-            notes.append(
-                {
-                    "_id": _hex(rng, 24),
-                    "title": '"><img src=x onerror=alert(1)>',
-                    "description": "A" * 3000,
-                }
-            )
-        by = rng.choice(["bot", "user", "agent"])
-        chat: dict = {
-            "_id": _hex(rng, 24),
-            "uuid": str(uuidlib.UUID(int=rng.getrandbits(128), version=4)),
-            "createdAt": _iso(created),
-            "updatedAt": updated_iso,
-            "lastSeenAt": _iso(updated - timedelta(seconds=rng.randint(0, 120))),
-            "isOnline": rng.random() < 0.1,
-            "websiteVisits": rng.randint(1, 40),
-            "_agentAssigned": rng.choice([*AGENTS, None, None]),
-            "lastMessage": {"at": _iso(updated), "by": by, "text": rng.choice(MESSAGES[by])},
-            "profile": {"notes": notes, "userDetails": details},
-        }
-        if is_lead or rng.random() < 0.5:
-            chat["status"] = rng.choices(statuses, weights)[0]
-        if rng.random() < 0.03:
-            chat["profile"] = {"notes": None, "userDetails": None}
-        if rng.random() < 0.05:
-            chat["channel"] = rng.choice(["website", "whatsapp"])  # unknown extra keys
-            chat["meta"] = {"browser": "Chrome", "os": "Android"}
-        out.append((chat, is_lead))
-    return out
+        )
+    by = rng.choice(["bot", "user", "agent"])
+    chat: dict = {
+        "_id": _hex(rng, 24),
+        "uuid": str(uuidlib.UUID(int=rng.getrandbits(128), version=4)),
+        "createdAt": _iso(updated["created"]),
+        "updatedAt": updated["iso"],
+        "lastSeenAt": _iso(updated["at"] - timedelta(seconds=rng.randint(0, 120))),
+        "isOnline": rng.random() < 0.1,
+        "websiteVisits": rng.randint(1, 40),
+        "_agentAssigned": rng.choice([*AGENTS, None, None]),
+        "lastMessage": {"at": _iso(updated["at"]), "by": by, "text": rng.choice(MESSAGES[by])},
+        "profile": {"notes": notes, "userDetails": details},
+    }
+    _untidy(rng, chat, is_lead=is_lead)
+    return chat, is_lead
+
+
+def _updated_at(rng: random.Random, now: datetime, used: set[str]) -> dict:
+    """Created and updated times, the updatedAt distinct from every one in `used`."""
+    created = now - timedelta(seconds=rng.randint(3600, 90 * 86400))
+    updated = created + timedelta(seconds=rng.randint(0, int((now - created).total_seconds())))
+    updated_iso = _iso(updated)
+    while updated_iso in used:
+        updated += timedelta(milliseconds=1)
+        updated_iso = _iso(updated)
+    used.add(updated_iso)
+    return {"created": created, "at": updated, "iso": updated_iso}
+
+
+def _user_details(rng: random.Random, i: int, *, hostile: bool) -> tuple[dict, str]:
+    """A chat's userDetails (without contact) and the local part of its email."""
+    if rng.random() < 0.2:
+        name = rng.choice(OTHER_SCRIPTS)
+        email_local = f"user{i}"
+    else:
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        name = f"{first} {last}"
+        email_local = f"{first}.{last}".lower().replace("'", "")
+        email_local = email_local.encode("ascii", "ignore").decode() or f"user{i}"
+    if hostile:
+        name = rng.choice(HOSTILE)
+    city, country = rng.choice(CITIES)
+    details: dict = {
+        "name": name,
+        "city": city,
+        "country": country,
+        "gender": rng.choice(["FEMALE", "MALE", "", "OTHER"]),
+        "tags": rng.sample(TAGS, rng.randint(0, 4)),
+        "attributes": [
+            {"key": key, "value": rng.choice(values)}
+            for key, values in rng.sample(ATTRIBUTES, rng.randint(0, 3))
+        ],
+    }
+    roll = rng.random()
+    if roll < 0.8:
+        details["picture"] = f"https://cdn.example.org/u/{_hex(rng, 8)}.png"
+    elif roll < 0.83:
+        details["picture"] = rng.choice(
+            [
+                "javascript:alert(1)",
+                "data:text/html,<script>alert(1)</script>",
+                "//evil.example/x.png",
+            ]
+        )
+    return details, email_local
+
+
+def _contact(rng: random.Random, i: int, email_local: str) -> dict:
+    number = "".join(rng.choice("0123456789") for _ in range(10))
+    if rng.random() < 0.08:
+        phone: object = f"+{rng.choice(['91', '1'])} {number}"  # a plain string
+    else:
+        phone = {"number": number, "prefix": rng.choice(PREFIXES)}
+    return {"email": f"{email_local}{i}@example.org", "phone": phone}
+
+
+def _untidy(rng: random.Random, chat: dict, *, is_lead: bool) -> None:
+    """A status (always for a lead), and now and then null objects or unknown keys."""
+    if is_lead or rng.random() < 0.5:
+        statuses = [s for s, _ in STATUS_WEIGHTS]
+        weights = [w for _, w in STATUS_WEIGHTS]
+        chat["status"] = rng.choices(statuses, weights)[0]
+    if rng.random() < 0.03:
+        chat["profile"] = {"notes": None, "userDetails": None}
+    if rng.random() < 0.05:
+        chat["channel"] = rng.choice(["website", "whatsapp"])  # unknown extra keys
+        chat["meta"] = {"browser": "Chrome", "os": "Android"}

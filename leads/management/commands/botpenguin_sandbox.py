@@ -10,7 +10,8 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from leads.botpenguin.sandbox.server import RunningSandbox, Sandbox
+from leads.botpenguin.sandbox.http import RunningSandbox
+from leads.botpenguin.sandbox.server import Sandbox
 
 
 class Command(BaseCommand):
