@@ -242,7 +242,7 @@ class SyncLease(models.Model):
     """At most one sync at a time, across processes and machines: a single row (pk 1), taken with
     one conditional UPDATE (free or expired), renewed while the sync runs and released when it
     ends, like a lead's delivery lease. A sync that crashed leaves it to expire; the next sync
-    then takes it over (see leads.sync.run.take_sync_lease)."""
+    then takes it over (see leads.sync.lease.take_sync_lease)."""
 
     owner = models.CharField(max_length=64, blank=True, help_text='The holder\'s token; "" = free')
     holder = models.CharField(max_length=255, blank=True, help_text="Who started the sync")

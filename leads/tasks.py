@@ -11,7 +11,8 @@ from django_tasks import task
 
 from leads.models import Heartbeat, LeadChange, SyncRun
 from leads.services.delivery import deliver_due, deliver_lead
-from leads.sync.run import SyncError, sync_leads
+from leads.sync.errors import SyncError
+from leads.sync.run import sync_leads
 
 logger = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from leads import tasks  # the module, not its names: see leads.services.edits
 from leads.accounts.permissions import SYNC, require_service
 from leads.models import SyncRun
 from leads.services.edits import User
-from leads.sync.run import take_sync_lease
+from leads.sync.lease import take_sync_lease
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from leads import services
-from leads.sync.run import SyncBusy
+from leads.sync.errors import SyncBusy
 from leads.tasks import deliver_due_changes, heartbeat
 
 
