@@ -3,8 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_filters.views import FilterView
@@ -21,14 +20,8 @@ from leads.accounts.permissions import (
 from leads.models import LeadChange
 from leads.selectors import overview as selectors
 from leads.web.filters import ChangeFilter
+from leads.web.redirects import redirect_back
 from leads.web.tables import ChangeTable
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return redirect(target)
-    return redirect(default)
 
 
 @require_POST
@@ -42,7 +35,7 @@ def change_retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, f"BotPenguin refused it again: {change.last_error}")
     else:
         messages.warning(request, services.SAVED_PENDING)
-    return _back(request, "leads:activity")
+    return redirect_back(request, "leads:activity")
 
 
 @require_POST
@@ -51,7 +44,7 @@ def change_discard(request: HttpRequest, pk: int) -> HttpResponse:
     change = get_object_or_404(LeadChange, pk=pk, state=LeadChange.State.FAILED)
     services.change_discard(change=change, user=request.user)
     messages.info(request, "Discarded: the lead shows BotPenguin's values again.")
-    return _back(request, "leads:activity")
+    return redirect_back(request, "leads:activity")
 
 
 @require_POST
@@ -59,7 +52,7 @@ def change_discard(request: HttpRequest, pk: int) -> HttpResponse:
 def changes_retry_failed(request: HttpRequest) -> HttpResponse:
     count = services.changes_retry_failed(user=request.user)
     messages.info(request, f"{count} failed edit(s) queued to be sent again.")
-    return _back(request, "leads:activity")
+    return redirect_back(request, "leads:activity")
 
 
 class ActivityView(PermissionRequiredMixin, SingleTableMixin, FilterView):

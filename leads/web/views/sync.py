@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
@@ -11,6 +11,7 @@ from leads import services
 from leads.accounts.permissions import SYNC, VIEW, permission_required
 from leads.selectors import overview as selectors
 from leads.sync.run import SyncBusy
+from leads.web.redirects import redirect_back
 
 
 @require_POST
@@ -32,12 +33,12 @@ def sync_now(request: HttpRequest) -> HttpResponse:
                 )
             )
         messages.warning(request, message)
-        return redirect(request.POST.get("next") or "leads:home")
+        return redirect_back(request, "leads:home")
     if request.htmx:
         run.refresh_from_db()
         return render(request, "leads/partials/sync_status.html", {"run": run})
     messages.info(request, "Sync started.")
-    return redirect(request.POST.get("next") or "leads:home")
+    return redirect_back(request, "leads:home")
 
 
 @require_GET
