@@ -1,11 +1,11 @@
 """Counts for the list (matching rows, leads per status), cached so that a page of a large mirror
 does not COUNT the whole table on every request.
 
-A cached count is keyed by what determines it (the list's filter parameters, or a query's SQL)
-and the *mirror version*, which every write to the
-mirror bumps (services, delivery, sync): in one process counts are exact. Across processes (several
-gunicorn workers with the per-process cache) a count is at most COUNT_TTL seconds old; configure a
-shared cache (CACHES) to make them exact everywhere.
+A cached count is keyed by what determines it (the list's filter parameters) and the *mirror
+version*, which every write to the mirror bumps (services, delivery, sync): in one process counts
+are exact. Across processes (several gunicorn workers with the per-process cache) a count is at
+most COUNT_CACHE_SECONDS old (ttl()); configure a shared cache (CACHES) to make them exact
+everywhere.
 """
 
 import hashlib
@@ -13,9 +13,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
 from django.core.paginator import Paginator
-from django.db.models import QuerySet, Subquery
 from django.http import QueryDict
 from django.utils.functional import cached_property
 
@@ -68,49 +66,14 @@ def params_key(params: QueryDict, *, without: tuple[str, ...] = ()) -> str:
     )
 
 
-# From this offset on a page is fetched with a "deferred join": the page's ids first, from the
-# list's index alone, then those rows. A plain OFFSET reads every skipped row from the table,
-# which PostgreSQL does row by row (page 200 of 100 rows: 20,000 heap reads).
-DEEP_PAGE_OFFSET = 1000
-
-
 class CachedCountPaginator(Paginator):
-    """Django's paginator with the COUNT served from the cache above, under `cache_key` (what
-    determines the rows: the list's filter parameters) or else the queryset's SQL; deep pages
-    are fetched through their ids (DEEP_PAGE_OFFSET)."""
+    """Django's paginator with the count of matching rows served from the cache (`cached`),
+    under `cache_key`: what determines the rows, such as the list's filter parameters."""
 
-    def __init__(self, *args, cache_key: str | None = None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, object_list, per_page, *, cache_key: str, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
         self.cache_key = cache_key
-
-    def _queryset(self) -> QuerySet | None:
-        # django-tables2 hands over its BoundRows, whose .data.data is the queryset
-        object_list = self.object_list
-        queryset = getattr(getattr(object_list, "data", None), "data", object_list)
-        return queryset if isinstance(queryset, QuerySet) else None
 
     @cached_property
     def count(self) -> int:
-        queryset = self._queryset()
-        if queryset is None:
-            return len(self.object_list)
-        key = self.cache_key
-        if key is None:
-            try:
-                key = str(queryset.query)
-            except EmptyResultSet:  # .none(): nothing to count, nothing to cache
-                return 0
-        return cached("count", key, queryset.count)
-
-    def page(self, number):
-        page = super().page(number)
-        queryset = self._queryset()
-        bottom = (page.number - 1) * self.per_page
-        if queryset is not None and bottom >= DEEP_PAGE_OFFSET:
-            ids = queryset.values("pk")[bottom : bottom + self.per_page]  # index-only scan
-            rows = page.object_list  # BoundRows: keep its table, swap its data
-            page.object_list = type(rows)(
-                data=queryset.filter(pk__in=Subquery(ids)), table=rows.table,
-                pinned_data=rows.pinned_data,
-            )  # fmt: skip
-        return page
+        return cached("count", self.cache_key, lambda: len(self.object_list))

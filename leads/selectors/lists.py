@@ -1,7 +1,6 @@
 """Reads for the list: the filtered queryset, per-status counts, neighbours, tag suggestions."""
 
 from django.core.cache import cache
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Count, Min, Q, QuerySet
 from django.http import QueryDict
@@ -17,15 +16,34 @@ DEFAULT_ORDER = ("-remote_updated_at", "-id")
 CONTROL_PARAMS = ("page", "sort", "per_page", "_export")
 
 
+# From this offset on, a slice of the list is fetched with a "deferred join" (ListQuerySet).
+DEEP_PAGE_OFFSET = 1000
+
+
+class ListQuerySet(QuerySet):
+    """Leads as the list reads them. A slice that starts DEEP_PAGE_OFFSET rows or more into the
+    list (a far page) is fetched with a "deferred join": the page's ids first, which the list's
+    index alone answers, then those rows. A plain OFFSET reads every skipped row from the table,
+    which PostgreSQL does row by row."""
+
+    def __getitem__(self, k):
+        if isinstance(k, slice) and k.step is None and (k.start or 0) >= DEEP_PAGE_OFFSET:
+            # QuerySet's own slicing of the ids: this class's would come back here.
+            ids = QuerySet.__getitem__(self.values("pk"), k)
+            return self.filter(pk__in=ids)
+        return super().__getitem__(k)
+
+
 def is_non_lead(params: QueryDict) -> bool:
     return params.get(KIND_PARAM) == NON_LEAD
 
 
-def base_queryset(params: QueryDict) -> QuerySet[Lead]:
+def base_queryset(params: QueryDict) -> ListQuerySet:
     """Leads, or other chats with ?type=non-lead, newest first."""
     # `is_lead IN (…)` rather than `is_lead = …`: Django writes the latter as a bare boolean
     # column on SQLite, which cannot use the (is_lead, …) indexes.
-    return Lead.objects.filter(is_lead__in=[not is_non_lead(params)]).order_by(*DEFAULT_ORDER)
+    leads = ListQuerySet(Lead).filter(is_lead__in=[not is_non_lead(params)])
+    return leads.order_by(*DEFAULT_ORDER)
 
 
 def filtered(params: QueryDict) -> LeadFilter:
@@ -42,20 +60,6 @@ def matching(params: QueryDict) -> QuerySet[Lead]:
     if not lead_filter.is_valid():
         return Lead.objects.none()
     return lead_filter.qs
-
-
-def page_rows(queryset: QuerySet) -> list[tuple]:
-    """A page of the list, a values_list() queryset, as the database driver returns its rows:
-    without Django's per-value converters (on SQLite, JSON stays JSON text and timestamps come
-    naive, in the connection's time zone; leads.web.tables renders either), which cost more than the
-    query for 100 rows."""
-    try:
-        sql, params = queryset.query.sql_with_params()
-    except EmptyResultSet:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def status_counts(params: QueryDict) -> dict[str, int]:
@@ -85,8 +89,9 @@ def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None
 
     def first(op: str, *order: str) -> str | None:
         beyond = f'("leads_lead"."remote_updated_at", "leads_lead"."id") {op} (%s, %s)'
+        # S610: constant column names and one of two operators; the values are parameters.
         return (
-            queryset.extra(where=[beyond], params=place)
+            queryset.extra(where=[beyond], params=place)  # noqa: S610
             .order_by(*order)
             .values_list("uuid", flat=True)
             .first()

@@ -20,9 +20,11 @@ from leads.models import Lead, Status
 from leads.selectors import counting
 from leads.selectors import lists as list_queries
 from leads.selectors.counting import CachedCountPaginator
+from leads.web.export import LeadExportTable
 from leads.web.filters import DATE_FILTERS, PER_PAGE_CHOICES, LeadFilter
 from leads.web.forms import BulkActionForm
-from leads.web.tables import LIST_FIELDS, LeadExportTable, LeadTable
+from leads.web.redirects import redirect_back
+from leads.web.tables import ROW_FIELDS, LeadTable
 
 CONTROL_PARAMS = list_queries.CONTROL_PARAMS
 # The keyboard shortcuts' help: "1 Open, 2 In progress, …" (keys 1–6 set a row's status).
@@ -66,10 +68,15 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     export_formats = ("csv", "xlsx")
 
     def get_queryset(self):
-        queryset = list_queries.base_queryset(self.request.GET)
-        if not self.request.GET.get(self.export_trigger_param):
-            queryset = queryset.values_list(*LIST_FIELDS)  # rows as tuples: see LIST_FIELDS
-        return queryset
+        return list_queries.base_queryset(self.request.GET)
+
+    def exporting(self) -> bool:
+        return bool(self.request.GET.get(self.export_trigger_param))
+
+    def get_table_data(self):
+        """The filtered leads: whole for an export, else only the values a row shows."""
+        leads = super().get_table_data()
+        return leads if self.exporting() else leads.values_list(*ROW_FIELDS, named=True)
 
     def get_filterset(self, filterset_class):
         filterset = super().get_filterset(filterset_class)
@@ -80,7 +87,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         """Whether this search is known (from the cached count) to match at least ten times the
         rows the page needs: then walking the ordered index finds the page sooner."""
         params = self.request.GET
-        if not params.get("q") or params.get(self.export_trigger_param):
+        if not params.get("q") or self.exporting():
             return False
         count = counting.peek("count", self.count_key())
         try:
@@ -94,12 +101,10 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         return counting.params_key(self.request.GET, without=CONTROL_PARAMS)
 
     def get_table_class(self):
-        if self.request.GET.get(self.export_trigger_param):
-            return LeadExportTable
-        return LeadTable
+        return LeadExportTable if self.exporting() else LeadTable
 
     def get_table_kwargs(self):
-        if self.request.GET.get(self.export_trigger_param):
+        if self.exporting():
             return {}
         return {"query_string": filter_query_string(self.request.GET)}
 
@@ -117,7 +122,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         params = self.request.GET
-        if params.get(self.export_trigger_param):
+        if self.exporting():
             return context  # the export renders the table alone
         query = filter_query_string(params)
         non_lead = list_queries.is_non_lead(params)
@@ -126,8 +131,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         active = params.getlist("status")
         form = context["filter"].form
         chosen = per_page(params)
-        # Plain strings for the template: a template resolves, localizes and escapes every
-        # variable it prints, which for this page's few dozen values cost more than its rows.
+        # Plain strings, which the template prints as they are (nothing to localize).
         context.update(
             non_lead=non_lead,
             heading="Other chats" if non_lead else "Leads",
@@ -152,7 +156,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
                     value in active,
                 )
                 for value, label in Status.choices
-            ],  # fmt: skip
+            ],
             all_tab_url="?" + urlencode(base),
             any_status=bool(active),
             statuses=Status.choices,
@@ -162,9 +166,33 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
             status_errors=list(form["status"].errors),
             export_csv="?" + (query + "&" if query else "") + "_export=csv",
             export_xlsx="?" + (query + "&" if query else "") + "_export=xlsx",
-            table_html=context["table"].html(params),
         )
         return context
+
+
+def _set_status(request: HttpRequest, lead: Lead) -> tuple[str, int]:
+    """Apply the posted status to `lead`: (a note for the row, or "", and the HTTP status)."""
+    status = request.POST.get("status", "")
+    if status not in Status.values:
+        return "Choose one of the six statuses.", 400
+    version = request.POST.get("version", "")
+    try:
+        change = services.lead_set_status(
+            lead=lead,
+            status=status,
+            user=request.user,
+            base_version=int(version) if version.isdigit() else None,
+        )
+    except services.EditFailed as e:
+        return e.message, 200
+    except services.EditConflict as conflict:
+        current = STATUS_LABELS.get(conflict.current["status"], "—")
+        chosen = Status(status).label
+        return (
+            f"Changed meanwhile to {current} (you chose {chosen}): pick again to keep yours.",
+            409,
+        )
+    return (services.SAVED_PENDING if services.is_pending(change) else ""), 200
 
 
 @require_POST
@@ -172,39 +200,24 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
 def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
     """Change one row's status in place (htmx) and answer with the re-rendered row."""
     lead = get_object_or_404(Lead, uuid=uuid)
-    status = request.POST.get("status", "")
-    note, http_status = "", 200
-    version = request.POST.get("version", "")
-    if status not in Status.values:
-        note, http_status = "Choose one of the six statuses.", 400
-    else:
-        try:
-            change = services.lead_set_status(
-                lead=lead, status=status, user=request.user,
-                base_version=int(version) if version.isdigit() else None,
-            )  # fmt: skip
-            if services.is_pending(change):
-                note = services.SAVED_PENDING
-        except services.EditFailed as e:
-            note = e.message
-        except services.EditConflict as conflict:
-            note = (
-                f"Changed meanwhile to {STATUS_LABELS.get(conflict.current['status'], '—')}"
-                f" (you chose {Status(status).label}): pick again to keep yours."
-            )
-            http_status = 409
+    note, http_status = _set_status(request, lead)
     if not request.htmx:
         if note:
             messages.warning(request, f"{lead}: {note}")
         else:
             messages.success(request, f"{lead}: status set to {lead.status_label}.")
-        return redirect(request.POST.get("next") or reverse("leads:list"))
+        return redirect_back(request, "leads:list")
     query = filter_query_string(QueryDict(request.POST.get("query", "")))
-    table = LeadTable([lead], query_string=query, row_errors={lead.uuid: note} if note else {})
+    context = {
+        "table": LeadTable([lead], query_string=query),
+        "lead": lead,
+        "note": note,
+        "note_class": "text-warning-emphasis" if note == services.SAVED_PENDING else "text-danger",
+    }
+    response = render(request, "leads/row_status.html", context, status=http_status, using="jinja2")
     # The navigation's pending/failed badges refresh at once instead of at their next poll.
-    return HttpResponse(
-        table.row_html(lead), status=http_status, headers={"HX-Trigger": "changes-updated"}
-    )
+    response.headers["HX-Trigger"] = "changes-updated"
+    return response
 
 
 @require_POST

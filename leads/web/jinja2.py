@@ -1,0 +1,46 @@
+"""The Jinja2 environment of the templates in templates/jinja2 (the lead list's table and rows),
+for Django's own Jinja2 backend (settings.TEMPLATES)."""
+
+from django.templatetags.static import static
+from django.urls import reverse
+from django_tables2.templatetags.django_tables2 import table_page_range
+from jinja2 import Environment, StrictUndefined
+
+from leads.botpenguin.safety import safe_http_url
+from leads.models import initials_of, phone_text
+from leads.web.display import change_badge, clip, status_badge, status_options, when
+
+
+def url(name: str, *args, **kwargs) -> str:
+    """{{ url("leads:detail", uuid) }}: Django's reverse()."""
+    return reverse(name, args=args, kwargs=kwargs)
+
+
+def initials(name: str, email: str) -> str:
+    """{{ lead.name|initials(lead.email) }}: up to two initials for an avatar."""
+    return initials_of(name, email)
+
+
+def phone(number: str, dial_code: str) -> str:
+    """{{ lead.phone|phone(lead.dial_code) }}: "+91 98765 43210", or "" without a number."""
+    return phone_text(dial_code, number)
+
+
+def environment(**options) -> Environment:
+    # Escaping is never turned off; a misspelt variable fails instead of rendering as nothing.
+    options.pop("autoescape", None)
+    env = Environment(autoescape=True, **{**options, "undefined": StrictUndefined})
+    env.globals.update(url=url, static=static)
+    # Filters rather than globals for what every row calls: Jinja2 calls a filter directly.
+    env.filters.update(
+        when=when,
+        clip=clip,
+        initials=initials,
+        phone=phone,
+        http_url=safe_http_url,
+        status_badge=status_badge,
+        status_options=status_options,
+        change_badge=change_badge,
+        table_page_range=table_page_range,
+    )
+    return env
