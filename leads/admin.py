@@ -74,18 +74,44 @@ class LeadAdminForm(forms.ModelForm):
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
     form = LeadAdminForm
-    list_display = ("__str__", "email", "status", "agent_id", "is_lead", "remote_updated_at",
-                    "missing_since")  # fmt: skip
+    list_display = (
+        "__str__",
+        "email",
+        "status",
+        "agent_id",
+        "is_lead",
+        "remote_updated_at",
+        "missing_since",
+    )
     list_filter = ("status", "is_lead", ("missing_since", admin.EmptyFieldListFilter))
     search_fields = ("name", "email", "phone", "uuid")
     ordering = ("-remote_updated_at", "-id")
     list_per_page = 100
     show_full_result_count = False
-    readonly_fields = ("uuid", "bot_id", "customer_id", "remote_id", "is_lead", "notes",
-                       "attributes", "city", "country", "gender", "last_message_at",
-                       "last_message_by", "last_message_text", "last_seen_at", "is_online",
-                       "website_visits", "remote_created_at", "remote_updated_at", "synced_at",
-                       "missing_since", "version", "raw")  # fmt: skip
+    readonly_fields = (
+        "uuid",
+        "bot_id",
+        "customer_id",
+        "remote_id",
+        "is_lead",
+        "notes",
+        "attributes",
+        "city",
+        "country",
+        "gender",
+        "last_message_at",
+        "last_message_by",
+        "last_message_text",
+        "last_seen_at",
+        "is_online",
+        "website_visits",
+        "remote_created_at",
+        "remote_updated_at",
+        "synced_at",
+        "missing_since",
+        "version",
+        "raw",
+    )
     fieldsets = (
         (
             None,
@@ -101,7 +127,7 @@ class LeadAdmin(admin.ModelAdmin):
                     "tags_text",
                 )
             },
-        ),  # fmt: skip
+        ),
         ("From BotPenguin (read-only)", {"fields": readonly_fields[2:]}),
     )
 
@@ -133,8 +159,19 @@ class LeadAdmin(admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(admin.ModelAdmin):
-    list_display = ("started_at", "kind", "full", "state", "pages", "created", "updated",
-                    "unchanged", "skipped", "marked_missing", "error")  # fmt: skip
+    list_display = (
+        "started_at",
+        "kind",
+        "full",
+        "state",
+        "pages",
+        "created",
+        "updated",
+        "unchanged",
+        "skipped",
+        "marked_missing",
+        "error",
+    )
     list_filter = ("state", "kind", "full")
 
     def has_add_permission(self, request):

@@ -51,9 +51,21 @@ def base_body(lead) -> dict:
 
 def test_detail_shows_every_field(agent_client, lead):
     html = agent_client.get(url(lead)).content.decode()
-    for text in ("Meera Iyer", "person5@example.org", "+91 9876500005", "Open", "pricing", "Hot",
-                 "Chennai", "India", "plan", "annual", "Thanks! An agent will call you.",
-                 lead.uuid, lead.remote_id):  # fmt: skip
+    for text in (
+        "Meera Iyer",
+        "person5@example.org",
+        "+91 9876500005",
+        "Open",
+        "pricing",
+        "Hot",
+        "Chennai",
+        "India",
+        "plan",
+        "annual",
+        "Thanks! An agent will call you.",
+        lead.uuid,
+        lead.remote_id,
+    ):
         assert text in html, text
     assert 'src="https://cdn.example.org/u/meera.png"' in html
     # notes newest first
@@ -219,7 +231,6 @@ def test_tag_suggestions_come_from_tags_in_use(agent_client, botpenguin, lead):
 
 def test_tag_suggestions_are_counted_once_a_minute(agent_client, lead):
     """Every list page loads them; counting groups every tag row, so they are cached."""
-    from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     agent_client.get("/leads/tags/")
@@ -379,90 +390,3 @@ def test_missing_token_setting_is_named(agent_client, botpenguin, lead, settings
     response = agent_client.post(url(lead, "status"), {"status": "CLOSED"})
     assert "BOTPENGUIN_API_TOKEN is not set" in response.content.decode()
     assert botpenguin.sandbox.puts() == []
-
-
-def test_previous_and_next_with_equal_update_times(agent_client, botpenguin):
-    from tests.factories import BASE
-
-    a, b, c = (make_lead(n, remote_updated_at=BASE) for n in range(3))
-    newer = make_lead(9)  # updated later: first in the list
-    html = agent_client.get(url(b)).content.decode()
-    assert f'href="/leads/{c.uuid}/" id="prev-lead"' in html  # same time, higher id: before
-    assert f'href="/leads/{a.uuid}/" id="next-lead"' in html
-    html = agent_client.get(url(c)).content.decode()
-    assert f'href="/leads/{newer.uuid}/" id="prev-lead"' in html
-
-
-def test_previous_and_next_with_microseconds_and_ties_take_one_index_seek_each():
-    """Each side is one query that seeks the list's index from the lead's place (row values),
-    ties on the timestamp broken by id, microseconds compared as the ORM stores them."""
-    from datetime import timedelta
-
-    from django.http import QueryDict
-    from django.test.utils import CaptureQueriesContext
-
-    from leads.selectors.lists import neighbours
-    from tests.factories import BASE
-
-    tie = BASE + timedelta(microseconds=500_001)
-    older = make_lead(1, remote_updated_at=BASE + timedelta(microseconds=500_000))
-    a, b, c = (make_lead(n, remote_updated_at=tie) for n in (2, 3, 4))
-    newer = make_lead(5, remote_updated_at=tie + timedelta(microseconds=1))
-    closed = make_lead(6, remote_updated_at=tie, status="CLOSED")  # filtered out by status
-    with CaptureQueriesContext(connection) as ctx:
-        assert neighbours(lead=b, params=QueryDict("status=OPEN")) == (c.uuid, a.uuid)
-    assert len(ctx.captured_queries) == 2
-    assert neighbours(lead=a, params=QueryDict("")) == (b.uuid, older.uuid)
-    assert neighbours(lead=c, params=QueryDict("status=OPEN")) == (newer.uuid, b.uuid)
-    assert neighbours(lead=newer, params=QueryDict("")) == (None, closed.uuid)
-    prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
-    for query in ctx.captured_queries:
-        with connection.cursor() as cursor:
-            cursor.execute(prefix + query["sql"])
-            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
-        assert "lead_kind_status" in plan and ("Sort" not in plan and "TEMP B-TREE" not in plan)
-
-
-@pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="PostgreSQL only: SQLite skip-scans the old index"
-)
-def test_a_lead_is_looked_up_by_uuid_through_an_index_that_starts_with_it():
-    """Pages and edits find a lead by uuid alone; with (bot_id, uuid) PostgreSQL read the whole
-    table (59 ms at 1,000,000 leads)."""
-    make_lead(1)
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute("EXPLAIN SELECT id FROM leads_lead WHERE uuid = %s", ["x"])
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "lead_unique_uuid_bot" in plan and "Index Cond: ((uuid)::text = 'x'" in plan, plan
-
-
-@pytest.mark.parametrize(
-    "data",
-    [None, {"attr-TOTAL_FORMS": "3", "attr-INITIAL_FORMS": "1", "attr-MIN_NUM_FORMS": "0",
-            "attr-MAX_NUM_FORMS": "1000"}],
-)  # fmt: skip
-def test_the_attribute_formset_counters_are_django_s_management_form(data):
-    """The page writes the formset's counters itself (rendering the management form through the
-    widget templates cost 3 ms); they must be what Django's management form holds."""
-    from leads.templatetags.leads_extras import management_form
-    from leads.web.forms import AttributeFormSet
-
-    initial = [{"key": "plan", "value": "gold"}]
-    formset = AttributeFormSet(data, initial=initial, prefix="attr")
-    assert management_form(formset) == str(formset.management_form)
-
-
-def test_field_errors_are_escaped_under_the_field():
-    from django import forms
-
-    from leads.templatetags.leads_extras import field_errors
-
-    class Form(forms.Form):
-        name = forms.CharField(max_length=3)
-
-    form = Form({"name": "<b>long</b>"})
-    assert not form.is_valid()
-    html = field_errors(form["name"])
-    assert html.startswith('<div class="invalid-feedback d-block">Ensure this value has at most 3')
-    assert field_errors(Form({"name": "ok"})["name"]) == ""

@@ -99,23 +99,29 @@ def email_field() -> forms.EmailField:
 
 def dial_code_field() -> forms.RegexField:
     return forms.RegexField(
-        required=False, regex=DIAL_RE, max_length=5,
+        required=False,
+        regex=DIAL_RE,
+        max_length=5,
         error_messages={"invalid": 'Dial code must be "+" followed by 1–4 digits, e.g. +91.'},
-    )  # fmt: skip
+    )
 
 
 def phone_field() -> forms.RegexField:
     return forms.RegexField(
-        required=False, regex=PHONE_RE, max_length=20,
+        required=False,
+        regex=PHONE_RE,
+        max_length=20,
         error_messages={"invalid": "A phone number has only digits, spaces and dashes."},
-    )  # fmt: skip
+    )
 
 
 def picture_field() -> forms.URLField:
     return forms.URLField(
-        required=False, max_length=2000, assume_scheme="https",
+        required=False,
+        max_length=2000,
+        assume_scheme="https",
         error_messages={"invalid": PICTURE_INVALID},
-    )  # fmt: skip
+    )
 
 
 def clean_picture_url(value: str) -> str:

@@ -152,9 +152,11 @@ def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
         return _render(request, lead, 400, status_form=form)
     try:
         change = services.lead_set_status(
-            lead=lead, status=form.cleaned_data["status"], user=request.user,
+            lead=lead,
+            status=form.cleaned_data["status"],
+            user=request.user,
             base_version=_version(request),
-        )  # fmt: skip
+        )
     except services.EditFailed as e:
         return _render(request, lead, status_form=form, api_error={"status": e.message})
     except services.EditConflict as conflict:
@@ -233,7 +235,10 @@ def edit_contact(request: HttpRequest, uuid: str) -> HttpResponse:
         )
     except services.EditFailed as e:
         return _render(
-            request, lead, contact_form=form, attribute_formset=formset,
+            request,
+            lead,
+            contact_form=form,
+            attribute_formset=formset,
             api_error={"contact": e.message},
-        )  # fmt: skip
+        )
     return _done(request, lead, change, "contact details")
