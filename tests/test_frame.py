@@ -176,3 +176,14 @@ def test_the_token_never_reaches_a_page(client, admin_user, botpenguin):
         response = client.get(url)
         body = response.content if not response.streaming else b"".join(response.streaming_content)
         assert SANDBOX_TOKEN.encode() not in body, url
+
+
+@pytest.mark.parametrize(
+    ("url", "active"),
+    [("/leads/", "Leads"), ("/leads/?type=non-lead", "Other chats"), ("/", None)],
+)
+def test_the_navigation_marks_the_list_shown(client, user, url, active):
+    client.force_login(user)
+    html = client.get(url).content.decode()
+    marked = re.findall(r'<a class="nav-link active"[^>]*>([^<]+)</a>', html)
+    assert marked == ([active] if active else [])
