@@ -44,9 +44,24 @@ def test_csv_export_has_every_field_for_the_filtered_rows(agent_client, settings
     assert meera["Dial code"] == "'+91"
     assert meera["Phone"] == "9876500001" and meera["City"] == "Chennai"
     assert meera["Agent"] == "a-9" and meera["Uuid"] == "00000000-0000-4000-8000-000000000001"
-    for column in ("Created", "Updated", "Last message at", "Synced", "Missing since", "Online",
-                   "Website visits", "Last seen", "Country", "Gender", "Picture", "Lead",
-                   "BotPenguin id", "Email", "Last message", "Last message by"):  # fmt: skip
+    for column in (
+        "Created",
+        "Updated",
+        "Last message at",
+        "Synced",
+        "Missing since",
+        "Online",
+        "Website visits",
+        "Last seen",
+        "Country",
+        "Gender",
+        "Picture",
+        "Lead",
+        "BotPenguin id",
+        "Email",
+        "Last message",
+        "Last message by",
+    ):
         assert column in meera
     evil = next(r for r in rows if "HYPERLINK" in r["Name"])
     assert evil["Name"].startswith("'=") and evil["Email"] == "'@sum(1)"
