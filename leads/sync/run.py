@@ -124,12 +124,7 @@ def sync_leads(
             _finish(run, Counts(), error=str(e))
         raise
     try:
-        if run is None:
-            run = SyncRun.objects.create(kind=kind_label, full=full)
-            lease.attach(run)
-        else:
-            SyncRun.objects.filter(pk=run.pk).update(kind=kind_label, full=full)
-            run.refresh_from_db()
+        run = _open_run(run, lease, kind=kind_label, full=full)
         return _sync_leased(
             lease,
             run,
@@ -150,6 +145,17 @@ def sync_leads(
     finally:
         if not _transaction_broken():
             lease.release()
+
+
+def _open_run(run: SyncRun | None, lease: SyncLeaseHandle, *, kind: str, full: bool) -> SyncRun:
+    """The run this sync records itself on: a new one, or the one queued for it."""
+    if run is None:
+        run = SyncRun.objects.create(kind=kind, full=full)
+        lease.attach(run)
+    else:
+        SyncRun.objects.filter(pk=run.pk).update(kind=kind, full=full)
+        run.refresh_from_db()
+    return run
 
 
 def _transaction_broken() -> bool:

@@ -164,20 +164,25 @@ def apply_put(chat: dict, body: dict, *, now: str, object_id: Callable[[], str])
             details[name] = copy.deepcopy(body[name])
     _apply_contact(details, body)
     if "notes" in body:
-        old = {
-            (n.get("title"), n.get("description")): n.get("_id")
-            for n in profile.get("notes") or []
-            if isinstance(n, dict)
-        }
-        profile["notes"] = [
-            {
-                "_id": old.get((n["title"], n.get("description", ""))) or object_id(),
-                "title": n["title"],
-                "description": n.get("description", ""),
-            }
-            for n in body["notes"]
-        ]
+        profile["notes"] = _notes(profile.get("notes"), body["notes"], object_id)
     chat["updatedAt"] = now
+
+
+def _notes(before: Any, notes: list[dict], object_id: Callable[[], str]) -> list[dict]:
+    """The chat's new notes: a note with the title and description of an old one keeps its id."""
+    old = {
+        (n.get("title"), n.get("description")): n.get("_id")
+        for n in before or []
+        if isinstance(n, dict)
+    }
+    return [
+        {
+            "_id": old.get((n["title"], n.get("description", ""))) or object_id(),
+            "title": n["title"],
+            "description": n.get("description", ""),
+        }
+        for n in notes
+    ]
 
 
 def _apply_contact(details: dict, body: dict) -> None:

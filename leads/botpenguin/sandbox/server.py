@@ -212,6 +212,16 @@ class Sandbox:
     def _answer(self, method, path, query, headers, body, raw_body):
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000)
+        if (fault := self._injected_fault(method)) is not None:
+            return fault
+        if path == "/inbox/direct/chats" and method == "GET":
+            return self._list(query, headers)
+        if path == "/inbox/direct/lead" and method == "PUT":
+            return self._put(headers, body, raw_body)
+        return 404, _error(404, "Not found"), {}
+
+    def _injected_fault(self, method: str) -> tuple | None:
+        """The answer of a fault queued by fail_next or drawn at fail_rate, if any."""
         with self._lock:
             for i, (status, want_method, retry_after) in enumerate(self._fail_next):
                 if want_method is None or want_method == method:
@@ -222,11 +232,7 @@ class Sandbox:
             if self._fault_rng.random() < 1 / 3:
                 return 429, _error(429, "Too many requests"), {"Retry-After": "1"}
             return 503, _error(503, "Service unavailable"), {}
-        if path == "/inbox/direct/chats" and method == "GET":
-            return self._list(query, headers)
-        if path == "/inbox/direct/lead" and method == "PUT":
-            return self._put(headers, body, raw_body)
-        return 404, _error(404, "Not found"), {}
+        return None
 
     def _list(self, query, headers):
         if headers.get("x-bot-token") != self.token:
