@@ -31,13 +31,16 @@ CHANGE_BADGES = {
 }
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
 def when(value: datetime | None, time_zone: tzinfo | None = None) -> str:
     """A moment as the tables show it, "05 Oct 2026 14:03", in `time_zone` (by default the
     current one, which a table of many moments reads once)."""
     if value is None:
         return ""
-    # strftime's month names are the C locale's (English): Python never changes the locale.
-    return localtime(value, time_zone).strftime("%d %b %Y %H:%M")
+    at = localtime(value, time_zone)
+    return f"{at.day:02d} {MONTHS[at.month - 1]} {at.year:04d} {at.hour:02d}:{at.minute:02d}"
 
 
 def clip(text: str, length: int) -> str:

@@ -1,6 +1,6 @@
 """The lead list's table and the Activity page's. django-tables2 holds the columns and their
 ordering; the lead list is rendered by a Jinja2 template (templates/jinja2/leads/lead_table.html),
-its rows by templates/jinja2/leads/lead_row.html, both autoescaped."""
+its rows by the lead_rows macro (templates/jinja2/leads/lead_rows.html), both autoescaped."""
 
 import re
 from collections.abc import Callable
