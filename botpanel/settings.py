@@ -5,7 +5,6 @@ Everything that differs between machines comes from the environment or an option
 in production: with DEBUG off a SECRET_KEY must be set.
 """
 
-import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -275,10 +274,6 @@ BOTPENGUIN_EDIT_TIMEOUT = env.float("BOTPENGUIN_EDIT_TIMEOUT", default=5.0)
 BULK_SEND_NOW = env.int("BULK_SEND_NOW", default=25)
 SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=4)
 SYNC_EVERY_MINUTES = env.int("SYNC_EVERY_MINUTES", default=5)  # 0: no scheduled sync
-# Worker processes a long sync decodes pages and builds rows in (0: in its fetch threads).
-SYNC_BUILD_PROCESSES = env.int(
-    "SYNC_BUILD_PROCESSES", default=2 if (os.cpu_count() or 1) > 1 else 0
-)
 # A running sync renews its lease while it works; a crashed one holds off others this long.
 SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=300)
 DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
