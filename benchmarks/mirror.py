@@ -8,34 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 
+from leads.botpenguin.sandbox.seed import STATUS_WEIGHTS as STATUSES
+from leads.botpenguin.sandbox.seed import TAGS
 from leads.models import Lead, LeadChange, LeadTag
 
-TAGS = [
-    "pricing",
-    "hot",
-    "cold",
-    "demo",
-    "enterprise",
-    "support",
-    "refund",
-    "partner",
-    "urgent",
-    "vip",
-    "trial",
-    "churn-risk",
-    "whatsapp",
-    "newsletter",
-    "follow-up",
-    "integration",
-]
-STATUSES = [
-    ("OPEN", 30),
-    ("INPROGRESS", 25),
-    ("REVIEW", 12),
-    ("ONHOLD", 10),
-    ("DEPENDANCY", 8),
-    ("CLOSED", 15),
-]
 FIRST = [
     "Meera",
     "Arjun",
