@@ -1,6 +1,8 @@
 """The Jinja2 environment of the templates in templates/jinja2 (the lead list's table and rows),
 for Django's own Jinja2 backend (settings.TEMPLATES)."""
 
+from collections.abc import Callable
+
 from django.templatetags.static import static
 from django.urls import reverse
 from django_tables2.templatetags.django_tables2 import table_page_range
@@ -26,6 +28,12 @@ def phone(number: str, dial_code: str) -> str:
     return phone_text(dial_code, number)
 
 
+def lead_url(uuid: str, url: Callable[[str], str]) -> str:
+    """{{ row.uuid|lead_url(table.detail_url) }}: the URL that `url` (a tables.lead_url) gives
+    the lead."""
+    return url(uuid)
+
+
 def environment(**options) -> Environment:
     # Escaping is never turned off; a misspelt variable fails instead of rendering as nothing.
     options.pop("autoescape", None)
@@ -37,6 +45,7 @@ def environment(**options) -> Environment:
         clip=clip,
         initials=initials,
         phone=phone,
+        lead_url=lead_url,
         http_url=safe_http_url,
         status_badge=status_badge,
         status_options=status_options,
