@@ -35,9 +35,11 @@ class LeadAdminForm(forms.ModelForm):
         model = Lead
         fields = ADMIN_EDITABLE
 
+    # BotPenguin's reason when it refused this very edit (set by LeadAdmin.get_form).
+    refusal = ""
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user = None
         if self.instance.pk:
             self.fields["tags_text"].initial = ", ".join(self.instance.tags)
 
@@ -56,18 +58,16 @@ class LeadAdminForm(forms.ModelForm):
             tags.append(tag)
         return tags
 
+    def changes(self) -> dict:
+        """The editable values of a valid form, as services.lead_update takes them."""
+        changes = {name: self.cleaned_data[name] for name in ADMIN_EDITABLE}
+        changes["tags"] = self.cleaned_data.get("tags_text", [])
+        return changes
+
     def clean(self):
         data = super().clean()
-        if self.errors or not self.instance.pk:
-            return data
-        changes = {name: data[name] for name in ADMIN_EDITABLE if name in data}
-        changes["tags"] = data.get("tags_text", [])
-        # Send the edit now (the one path every edit takes): a refusal becomes a form error and
-        # nothing is saved. The admin's save_model then has nothing left to write.
-        try:
-            services.lead_update(lead=self.instance, user=self.user, changes=changes)
-        except services.EditFailed as e:
-            raise forms.ValidationError(f"BotPenguin did not accept the change: {e.message}") from e
+        if self.refusal:
+            raise forms.ValidationError(f"BotPenguin did not accept the change: {self.refusal}")
         return data
 
 
@@ -133,22 +133,35 @@ class LeadAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form_class = super().get_form(request, obj, **kwargs)
-
-        class RequestForm(form_class):
-            def __init__(self, *args, **kw):
-                super().__init__(*args, **kw)
-                self.user = request.user
-
-        return RequestForm
+        refusal = getattr(request, "lead_edit_refusal", "")
+        if not refusal:
+            return form_class
+        return type(form_class.__name__, (form_class,), {"refusal": refusal})
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        # Django wraps a POST in one transaction. The edit calls BotPenguin, and no transaction
-        # may stay open across an HTTP call (on SQLite it would hold the write lock), so run
-        # without it: the service writes in its own short transactions.
-        return self._changeform_view(request, object_id, form_url, extra_context)
+        # Django runs a POST in one transaction, and no transaction may stay open across the PUT
+        # (on SQLite it would hold the write lock): the edit is sent first, in the services' own
+        # short transactions, and the admin then shows its outcome.
+        if request.method == "POST" and object_id and "_saveasnew" not in request.POST:
+            self.send_edit(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def send_edit(self, request, object_id: str) -> None:
+        """Send a valid form's edit through the services; a refusal is kept on the request for
+        the form to show (and the admin then saves nothing)."""
+        lead = self.get_object(request, object_id)
+        if lead is None or not self.has_change_permission(request, lead):
+            return  # the admin answers as it does for any object it cannot change
+        form = super().get_form(request, lead)(request.POST, request.FILES, instance=lead)
+        if not form.is_valid():
+            return  # the admin shows the same errors
+        try:
+            services.lead_update(lead=lead, user=request.user, changes=form.changes())
+        except services.EditFailed as e:
+            request.lead_edit_refusal = e.message
 
     def save_model(self, request, obj, form, change):
-        """Already applied through services.lead_update in the form's validation."""
+        """Already sent and applied through services.lead_update by send_edit."""
 
     def has_add_permission(self, request):
         return False

@@ -98,3 +98,25 @@ def test_sync_runs_and_changes_are_read_only(staff_client, botpenguin):
     assert staff_client.get("/admin/leads/syncrun/").status_code == 200
     assert staff_client.get("/admin/leads/leadchange/").status_code == 200
     assert staff_client.get("/admin/leads/syncrun/add/").status_code == 403
+
+
+def test_the_put_is_sent_outside_any_transaction(staff_client, botpenguin, monkeypatch):
+    """Django's admin runs a POST in one transaction: the edit must not hold it (and SQLite's
+    write lock) while BotPenguin answers."""
+    from django.db import connection
+
+    from leads.botpenguin.client import BotPenguinClient
+
+    in_transaction = []
+    put_lead = BotPenguinClient.put_lead
+
+    def watched_put_lead(self, body):
+        in_transaction.append(connection.in_atomic_block)
+        return put_lead(self, body)
+
+    monkeypatch.setattr(BotPenguinClient, "put_lead", watched_put_lead)
+    lead = make_lead(1, sandbox=botpenguin.sandbox)
+    response = staff_client.post(change_url(lead), form_data(lead, status="CLOSED"))
+    assert response.status_code == 302
+    assert in_transaction == [False]
+    assert Lead.objects.get(pk=lead.pk).status == "CLOSED"
