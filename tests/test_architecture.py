@@ -154,6 +154,43 @@ def test_no_private_attribute_of_another_object(path):
     assert private_attributes_of_others(parse(path)) == []
 
 
+def inherited_private_attributes(tree: ast.Module) -> list[str]:
+    """`self._name` or `super()._name` where the module never defines `_name`: a private
+    attribute inherited from a library class (Django's `_changeform_view`, say)."""
+    defined = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            defined.add(node.id)
+        elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            defined.add(node.attr)
+    used = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_"):
+            continue
+        if node.attr.startswith("__") or node.attr in defined:
+            continue
+        owner = node.value
+        is_self = isinstance(owner, ast.Name) and owner.id in ("self", "cls")
+        is_super = isinstance(owner, ast.Call) and getattr(owner.func, "id", "") == "super"
+        if is_self or is_super:
+            used.append(f"line {node.lineno}: .{node.attr}")
+    return used
+
+
+def test_the_inherited_check_sees_a_library_private_method():
+    source = "class A(B):\n    def f(self):\n        return self._changeform_view()\n"
+    assert inherited_private_attributes(ast.parse(source)) == ["line 3: ._changeform_view"]
+    own = "class A:\n    def _g(self):\n        pass\n    def f(self):\n        self._g()\n"
+    assert inherited_private_attributes(ast.parse(own)) == []
+
+
+@pytest.mark.parametrize("path", python_files(APP), ids=module_name)
+def test_no_private_attribute_inherited_from_a_library(path):
+    assert inherited_private_attributes(parse(path)) == []
+
+
 FORMATTER_OPT_OUT = "# fmt" + ": skip"  # spelled in two, so that this file does not match
 
 

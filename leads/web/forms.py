@@ -161,7 +161,7 @@ class BaseAttributeFormSet(forms.BaseFormSet):
             return
         seen = set()
         for form in self.forms:
-            if self.can_delete and self._should_delete_form(form):
+            if form.cleaned_data.get("DELETE"):
                 continue
             key = (form.cleaned_data.get("key") or "").strip()
             value = form.cleaned_data.get("value") or ""
@@ -176,7 +176,7 @@ class BaseAttributeFormSet(forms.BaseFormSet):
     def attributes(self) -> list[dict[str, str]]:
         out = []
         for form in self.forms:
-            if self.can_delete and self._should_delete_form(form):
+            if form.cleaned_data.get("DELETE"):
                 continue
             key = (form.cleaned_data.get("key") or "").strip()
             if key:
