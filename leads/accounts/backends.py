@@ -6,8 +6,7 @@ from functools import cache
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.contrib.auth.models import Group, Permission
-from django.db.models import Aggregate, OuterRef, Q, QuerySet, Subquery, TextField, Value
+from django.db.models import Aggregate, OuterRef, QuerySet, Subquery, TextField
 
 
 class PermissionNames(Aggregate):
@@ -24,33 +23,29 @@ class PermissionNames(Aggregate):
         return self.as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
 
 
+def _names(rows, path: str) -> Subquery:
+    """The permissions reached from `rows` (one user's rows of a through table) through `path`."""
+    names = PermissionNames(f"{path}__content_type__app_label", f"{path}__codename")
+    return Subquery(rows.order_by().values("user").annotate(names=names).values("names"))
+
+
 @cache
 def users_with_permissions() -> QuerySet:
-    """Users annotated with every permission they hold, their own and their groups', as one
-    comma-joined string (None without any). Built once per process, like a generic view's
-    `queryset`: every get() works on a copy, and resolving the subqueries costs more than running
-    them. One subquery over the permissions by id: the database plans it much sooner than joins
-    along both paths."""
+    """Users annotated with their own and their groups' permissions, each as one comma-joined
+    string (None without any). Built once per process, like a generic view's `queryset`: every
+    get() works on a copy, and resolving the subqueries costs more than running them. A group
+    without permissions joins as NULL, which the aggregate skips."""
     user_model = get_user_model()
-    # The user is two subqueries out of `own`, three out of `groups`.
-    own = user_model.user_permissions.through.objects.filter(user=OuterRef(OuterRef("pk")))
-    groups = user_model.groups.through.objects.filter(user=OuterRef(OuterRef(OuterRef("pk"))))
-    from_groups = Group.permissions.through.objects.filter(group__in=groups.values("group"))
-    names = (
-        Permission.objects.filter(
-            Q(pk__in=own.values("permission")) | Q(pk__in=from_groups.values("permission"))
-        )
-        .order_by()
-        # Grouped by a constant: one aggregate over every row rather than one per permission.
-        .annotate(every=Value(1))
-        .values("every")
-        .values(names=PermissionNames("content_type__app_label", "codename"))
+    own = user_model.user_permissions.through.objects.filter(user=OuterRef("pk"))
+    groups = user_model.groups.through.objects.filter(user=OuterRef("pk"))
+    return user_model.objects.annotate(
+        own_permission_names=_names(own, "permission"),
+        group_permission_names=_names(groups, "group__permissions"),
     )
-    return user_model.objects.annotate(permission_names=Subquery(names))
 
 
-def split_names(joined: str | None) -> frozenset[str]:
-    return frozenset(name for name in (joined or "").split(",") if name)
+def split_names(*joined: str | None) -> frozenset[str]:
+    return frozenset(name for text in joined if text for name in text.split(",") if name)
 
 
 class RoleBackend(ModelBackend):
@@ -64,7 +59,7 @@ class RoleBackend(ModelBackend):
             user = users_with_permissions().get(pk=user_id)
         except user_model.DoesNotExist:
             return None
-        user.role_permissions = split_names(user.permission_names)
+        user.role_permissions = split_names(user.own_permission_names, user.group_permission_names)
         return user if self.user_can_authenticate(user) else None
 
     def get_all_permissions(self, user_obj, obj=None):
