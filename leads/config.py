@@ -59,6 +59,7 @@ def get_client(
             else settings.BOTPENGUIN_READ_TIMEOUT,
             retries=retries if retries is not None else settings.BOTPENGUIN_RETRIES,
             backoff_factor=settings.BOTPENGUIN_RETRY_BACKOFF,
+            max_response_bytes=int(settings.BOTPENGUIN_MAX_RESPONSE_MB * 1024 * 1024),
         )
         return BotPenguinClient(config)
     except ValueError as e:

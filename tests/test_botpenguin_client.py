@@ -79,7 +79,11 @@ def test_every_call_passes_connect_and_read_timeouts():
     client = make_client(connect_timeout=1.5, read_timeout=7)
     client.list_chats(1, "lead")
     client.put_lead({"uuid": "u"})
-    assert [call.request.req_kwargs["timeout"] for call in responses.calls] == [(1.5, 7), (1.5, 7)]
+    # The connection gets 1.5 s at most, and connect plus headers 7 s together (a deadline per
+    # call, see test_client_hostile.py for the body).
+    timeouts = [call.request.req_kwargs["timeout"] for call in responses.calls]
+    assert [(t.connect_timeout, t.total) for t in timeouts] == [(1.5, 7), (1.5, 7)]
+    assert [call.request.req_kwargs["stream"] for call in responses.calls] == [True, True]
 
 
 @pytest.mark.parametrize("status", [401, 403])

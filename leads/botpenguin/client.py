@@ -1,15 +1,24 @@
 """The BotPenguin API client (no Django).
 
-Modelled on Sentry's API client base: one `_request` path over one `requests.Session`, a timeout on
-every call, urllib3 `Retry` for connection errors, 429 (Retry-After honoured, capped) and 5xx, and
-library errors turned into this package's exceptions (`raise ... from e`). Answers are decoded with
-orjson: a listing page of 100 chats is the sync's largest input.
+Modelled on Sentry's API client base: one `_request` path over one `requests.Session`, library
+errors turned into this package's exceptions (`raise ... from e`). Answers are decoded with orjson:
+a listing page of 100 chats is the sync's largest input. Nothing the network sends is trusted:
+
+* Redirects are never followed (the token headers and a PUT's body must not reach another host):
+  a 3xx is `Redirected`, never retried.
+* An answer is read streamed, at most `max_response_bytes` once decompressed; past that it is
+  refused (`MalformedResponse`) and its connection closed.
+* Each attempt (connect, send, headers and body together) ends within `read_timeout` seconds.
+  Connection errors, timeouts, 429 and 500/502/503/504 are tried again up to `retries` times
+  after a pause (Retry-After honoured but capped at `max_retry_after`, else exponential backoff),
+  so a call lasts at most (retries + 1) x read_timeout plus the pauses.
 """
 
 from __future__ import annotations
 
 import email.utils
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,12 +26,15 @@ from urllib.parse import urlsplit
 
 import orjson
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.util import Timeout
 from urllib3.util.retry import Retry
 
 from leads.botpenguin.errors import (
     AuthRejected,
     MalformedResponse,
+    Redirected,
     Unavailable,
     ValidationRejected,
 )
@@ -34,6 +46,11 @@ PUT_PATH = "/inbox/direct/lead"
 LIST_TYPES = ("lead", "non-lead")
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 UTF8_BOM = b"\xef\xbb\xbf"
+MB = 1024 * 1024
+CHUNK = (
+    64 * 1024
+)  # decompressed bytes per read: the size limit and the deadline are checked between
+BACKOFF_MAX = 120.0  # urllib3's own ceiling for the exponential backoff
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,7 @@ class ClientConfig:
     retries: int = 3
     backoff_factor: float = 0.5
     max_retry_after: float = 30.0
+    max_response_bytes: int = 20 * MB
 
     def __repr__(self) -> str:
         return (
@@ -56,19 +74,12 @@ class ClientConfig:
         )
 
 
-class CappedRetry(Retry):
-    """urllib3 Retry whose Retry-After sleep is capped (a server may ask for hours)."""
+class NoRedirectSession(requests.Session):
+    """A Session that sees no redirect target: with `allow_redirects=False` requests still reads
+    a 3xx answer's whole body to prepare the next request, which this skips."""
 
-    max_retry_after: float = 30.0
-
-    def new(self, **kw: Any) -> CappedRetry:
-        new = super().new(**kw)
-        new.max_retry_after = self.max_retry_after
-        return new
-
-    def get_retry_after(self, response: Any) -> float | None:
-        value = super().get_retry_after(response)
-        return None if value is None else min(value, self.max_retry_after)
+    def get_redirect_target(self, resp: requests.Response) -> None:
+        return None
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -88,27 +99,23 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 class BotPenguinClient:
-    def __init__(self, config: ClientConfig, *, session: requests.Session | None = None):
+    def __init__(self, config: ClientConfig):
         parts = urlsplit(config.base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("the API URL must be an absolute http(s) URL")
         self.config = config
         self.base_url = config.base_url.strip().rstrip("/")
-        self.session = session or requests.Session()
-        retry = CappedRetry(
-            total=config.retries,
-            connect=config.retries,
-            read=config.retries,
-            status=config.retries,
-            other=0,
-            backoff_factor=config.backoff_factor,
-            status_forcelist=RETRY_STATUSES,
-            allowed_methods=frozenset({"GET", "PUT"}),
-            respect_retry_after_header=True,
+        self.session = NoRedirectSession()
+        # Retries happen in _request, within a deadline each; urllib3 neither retries nor redirects.
+        no_retry = Retry(
+            total=0,
+            read=False,
+            redirect=False,
+            status_forcelist=(),
+            respect_retry_after_header=False,
             raise_on_status=False,
         )
-        retry.max_retry_after = config.max_retry_after
-        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=32)
+        adapter = HTTPAdapter(max_retries=no_retry, pool_maxsize=32)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"User-Agent": "BotPanel/1.0", "Accept": "application/json"})
@@ -161,27 +168,85 @@ class BotPenguinClient:
     # --- the one request path -----------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> dict:
+        """Send one call, trying again after a transient failure (see the module's docstring for
+        the bounds: each attempt within read_timeout, at most `retries` more attempts)."""
         url = self.base_url + path
-        timeout = (self.config.connect_timeout, self.config.read_timeout)
+        for attempt in range(self.config.retries + 1):
+            try:
+                return self._attempt(method, url, path, **kwargs)
+            except Unavailable as e:
+                retryable = e.status is None or e.status in RETRY_STATUSES
+                if not retryable or attempt == self.config.retries:
+                    raise
+                self._pause(attempt + 1, e.retry_after)
+        raise AssertionError("unreachable")  # the last attempt returns or raises
+
+    def _pause(self, retry_number: int, retry_after: float | None) -> None:
+        if retry_after:  # honoured, but capped: a server may ask for hours
+            delay = min(retry_after, self.config.max_retry_after)
+        elif retry_number <= 1:
+            delay = 0.0
+        else:
+            delay = min(BACKOFF_MAX, self.config.backoff_factor * 2 ** (retry_number - 1))
+        time.sleep(delay)
+
+    def _attempt(self, method: str, url: str, path: str, **kwargs: Any) -> dict:
+        seconds = self.config.read_timeout
         started = time.monotonic()
+        deadline = started + seconds
+        # `total` makes urllib3 give the headers only what the connection left of the deadline.
+        timeout = Timeout(
+            connect=min(self.config.connect_timeout, seconds), read=seconds, total=seconds
+        )
         try:
-            response = self.session.request(method, url, timeout=timeout, **kwargs)
+            response = self.session.request(
+                method, url, timeout=timeout, stream=True, allow_redirects=False, **kwargs
+            )
         except requests.Timeout as e:
-            raise Unavailable(f"timed out after {self.config.read_timeout:g}s") from e
+            raise Unavailable(f"timed out after {seconds:g}s") from e
         except requests.ConnectionError as e:
             raise Unavailable(_connection_reason(e)) from e
         except requests.RequestException as e:
             raise Unavailable(e.__class__.__name__) from e
+        # Closing here drops a refused or partly read answer's connection; a fully read one has
+        # already gone back to the pool.
+        with response:
+            status = response.status_code
+            if 300 <= status < 400:
+                raise Redirected(status, self._mask(_location_host(response)))
+            content = self._read_body(response, deadline, seconds)
         elapsed_ms = (time.monotonic() - started) * 1000
-        logger.debug("%s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms)
-        return self._handle(response)
+        logger.debug("%s %s -> %s in %.0f ms", method, path, status, elapsed_ms)
+        return self._handle(method, response, content)
 
-    def _handle(self, response: requests.Response) -> dict:
+    def _read_body(self, response: requests.Response, deadline: float, seconds: float) -> bytes:
+        """The decompressed body, read in small pieces until the end, the size limit or the
+        deadline, whichever comes first."""
+        limit = self.config.max_response_bytes
+        body = bytearray()
+        try:
+            while chunk := _read_some(response.raw, deadline - time.monotonic()):
+                body += chunk
+                if len(body) > limit:
+                    raise MalformedResponse(f"the answer is larger than {limit / MB:g} MB")
+        except (TimeoutError, urllib3.exceptions.ReadTimeoutError) as e:
+            raise Unavailable(f"timed out after {seconds:g}s") from e
+        except urllib3.exceptions.DecodeError as e:
+            raise MalformedResponse("the answer could not be decompressed") from e
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise Unavailable("the answer was cut off") from e
+        return bytes(body)
+
+    def _mask(self, text: str) -> str:
+        """`text` without the token, in any case (a host name comes back lowercased)."""
+        if not self.config.token:
+            return text
+        return re.sub(re.escape(self.config.token), "***", text, flags=re.IGNORECASE)
+
+    def _handle(self, method: str, response: requests.Response, content: bytes) -> dict:
         status = response.status_code
-        body = _json_or_none(response.content)
-        message = _api_message(body, response)
-        if self.config.token:
-            message = message.replace(self.config.token, "***")
+        body = _json_or_none(content)
+        message = self._mask(_api_message(body, response, content))
         if status in (401, 403):
             raise AuthRejected(status, message)
         if status == 429 or status >= 500:
@@ -192,17 +257,39 @@ class BotPenguinClient:
             )
         if status >= 400:
             raise ValidationRejected(status, message)
-        if status >= 300:
-            raise Unavailable(f"unexpected HTTP {status}", status=status)
-        if not response.content.strip():
+        if not content.strip():
             return {}
         if body is None:
-            raise MalformedResponse(f"the answer to {response.request.method} is not JSON")
+            raise MalformedResponse(f"the answer to {method} is not JSON")
         if not isinstance(body, dict):
             raise MalformedResponse("the answer is JSON but not an object")
         if body.get("success") is False:
             raise ValidationRejected(status, message)
         return body
+
+
+def _read_some(raw: urllib3.BaseHTTPResponse, seconds_left: float) -> bytes:
+    """At most CHUNK decompressed bytes, as soon as some arrive; b"" at the end of the body.
+    The socket's timeout shrinks to the time left, so no single read passes the deadline."""
+    if seconds_left <= 0:
+        raise TimeoutError
+    connection = raw.connection
+    sock = getattr(connection, "sock", None)  # None under a test double or once released
+    if sock is not None:
+        sock.settimeout(seconds_left)
+    return raw.read1(CHUNK, decode_content=True)
+
+
+def _location_host(response: requests.Response) -> str:
+    """Only the host a 3xx points to: the full URL's path and query may carry anything."""
+    location = response.headers.get("Location", "").strip()
+    if not location:
+        return "no address"
+    try:
+        host = urlsplit(location).hostname
+    except ValueError:
+        return "an unreadable address"
+    return (host or "the same host")[:100]
 
 
 def _json_or_none(content: bytes) -> Any:
@@ -213,14 +300,21 @@ def _json_or_none(content: bytes) -> Any:
         return None
 
 
-def _api_message(body: Any, response: requests.Response) -> str:
+def _api_message(body: Any, response: requests.Response, content: bytes) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         text = body["message"]
-    elif body is None:
-        text = response.text[:300] if response.status_code >= 400 else ""
+    elif body is None and response.status_code >= 400:
+        text = _text(content[:1200], response.encoding)[:300]
     else:
         text = ""
     return " ".join(text.split())[:300]
+
+
+def _text(content: bytes, encoding: str | None) -> str:
+    try:
+        return content.decode(encoding or "utf-8", errors="replace")
+    except LookupError:  # a charset Python does not know
+        return content.decode("utf-8", errors="replace")
 
 
 def _connection_reason(error: requests.ConnectionError) -> str:

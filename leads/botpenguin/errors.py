@@ -54,3 +54,15 @@ class MalformedResponse(BotPenguinError):
     """A 2xx answer that is not the documented shape (not JSON, no `data` list)."""
 
     transient = True
+
+
+class Redirected(BotPenguinError):
+    """A 3xx answer. Never followed (the token and the body must not reach another host) and
+    never retried: a person has to check BOTPENGUIN_API_URL."""
+
+    def __init__(self, status: int, host: str):
+        super().__init__(
+            f"BotPenguin answered with a redirect (HTTP {status}) to {host}; it was not followed",
+            status=status,
+        )
+        self.host = host
