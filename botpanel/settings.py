@@ -268,7 +268,7 @@ BOTPENGUIN_CONNECT_TIMEOUT = env.float("BOTPENGUIN_CONNECT_TIMEOUT", default=3.0
 BOTPENGUIN_READ_TIMEOUT = env.float("BOTPENGUIN_READ_TIMEOUT", default=15.0)
 BOTPENGUIN_RETRIES = env.int("BOTPENGUIN_RETRIES", default=3)
 BOTPENGUIN_RETRY_BACKOFF = env.float("BOTPENGUIN_RETRY_BACKOFF", default=0.5)
-# An answer larger than this once decompressed is refused, so a hostile server cannot exhaust memory.
+# A larger answer (once decompressed) is refused, so a hostile server cannot exhaust memory.
 BOTPENGUIN_MAX_RESPONSE_MB = env.float("BOTPENGUIN_MAX_RESPONSE_MB", default=20.0)
 # An edit made by a person waits at most this long for BotPenguin before it is reported.
 BOTPENGUIN_EDIT_TIMEOUT = env.float("BOTPENGUIN_EDIT_TIMEOUT", default=5.0)

@@ -219,9 +219,9 @@ class BotPenguinClient:
         logger.debug("%s %s -> %s in %.0f ms", method, path, status, elapsed_ms)
         return self._handle(method, response, content)
 
-    def _read_body(self, response: requests.Response, deadline: float, seconds: float) -> bytes:
+    def _read_body(self, response: requests.Response, deadline: float, seconds: float) -> bytearray:
         """The decompressed body, read in small pieces until the end, the size limit or the
-        deadline, whichever comes first."""
+        deadline, whichever comes first (a bytearray: orjson decodes it without a copy)."""
         limit = self.config.max_response_bytes
         body = bytearray()
         try:
@@ -235,7 +235,7 @@ class BotPenguinClient:
             raise MalformedResponse("the answer could not be decompressed") from e
         except (urllib3.exceptions.HTTPError, OSError) as e:
             raise Unavailable("the answer was cut off") from e
-        return bytes(body)
+        return body
 
     def _mask(self, text: str) -> str:
         """`text` without the token, in any case (a host name comes back lowercased)."""
@@ -243,7 +243,7 @@ class BotPenguinClient:
             return text
         return re.sub(re.escape(self.config.token), "***", text, flags=re.IGNORECASE)
 
-    def _handle(self, method: str, response: requests.Response, content: bytes) -> dict:
+    def _handle(self, method: str, response: requests.Response, content: bytearray) -> dict:
         status = response.status_code
         body = _json_or_none(content)
         message = self._mask(_api_message(body, response, content))
@@ -292,7 +292,7 @@ def _location_host(response: requests.Response) -> str:
     return (host or "the same host")[:100]
 
 
-def _json_or_none(content: bytes) -> Any:
+def _json_or_none(content: bytes | bytearray) -> Any:
     """The body decoded (orjson: RFC 8259 JSON, a UTF-8 byte order mark tolerated), or None."""
     try:
         return orjson.loads(content.removeprefix(UTF8_BOM))
@@ -300,7 +300,7 @@ def _json_or_none(content: bytes) -> Any:
         return None
 
 
-def _api_message(body: Any, response: requests.Response, content: bytes) -> str:
+def _api_message(body: Any, response: requests.Response, content: bytearray) -> str:
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         text = body["message"]
     elif body is None and response.status_code >= 400:
@@ -310,7 +310,7 @@ def _api_message(body: Any, response: requests.Response, content: bytes) -> str:
     return " ".join(text.split())[:300]
 
 
-def _text(content: bytes, encoding: str | None) -> str:
+def _text(content: bytes | bytearray, encoding: str | None) -> str:
     try:
         return content.decode(encoding or "utf-8", errors="replace")
     except LookupError:  # a charset Python does not know
