@@ -6,6 +6,7 @@ from leads.botpenguin.errors import (
     BotPenguinError,
     ConfigurationError,
     MalformedResponse,
+    Redirected,
     Unavailable,
     ValidationRejected,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigurationError",
     "MalformedResponse",
     "ParseError",
+    "Redirected",
     "Unavailable",
     "ValidationRejected",
     "build_put_body",
