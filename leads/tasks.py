@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from leads.delivery import deliver_due, deliver_lead
 from leads.models import Heartbeat, LeadChange, SyncRun
-from leads.services.delivery import deliver_due, deliver_lead
 from leads.sync.errors import SyncError
 from leads.sync.run import sync_leads
 

@@ -84,6 +84,23 @@ def test_no_import_circles_lazy_imports_included():
     assert find_cycle(graph) is None
 
 
+def package_of(module: str) -> str:
+    """leads.sync.writer -> leads.sync: the concern a module belongs to."""
+    return ".".join(module.split(".")[:2])
+
+
+def test_no_circles_between_the_app_packages():
+    """One concern may use another only one way round (sync uses selectors, never the reverse)."""
+    files = python_files(APP)
+    known = {module_name(path) for path in files}
+    graph: dict[str, set[str]] = {}
+    for path in files:
+        package = package_of(module_name(path))
+        targets = {package_of(target) for target in imported_modules(path, known)}
+        graph.setdefault(package, set()).update(targets - {package})
+    assert find_cycle(graph) is None
+
+
 @pytest.mark.parametrize("path", python_files(APP, ROOT / "botpanel"), ids=module_name)
 def test_module_is_at_most_400_lines(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())

@@ -8,12 +8,11 @@ import tracemalloc
 import pytest
 import requests
 
-from leads import services
+from leads import delivery, services
 from leads.botpenguin.client import BotPenguinClient, ClientConfig
 from leads.botpenguin.errors import MalformedResponse, Redirected, Unavailable
 from leads.config import get_client
 from leads.models import Lead, LeadChange
-from leads.services import delivery
 from leads.services.edits import EditFailed
 from tests.factories import BOT_ID, CUSTOMER_ID, make_lead
 from tests.hostile import Answer, HostileServer, gzip_bomb, ok

@@ -343,8 +343,8 @@ def test_two_filter_sets_keep_their_state_apart():
     """Two requests' filter sets filter, validate and keep what was typed apart."""
     from django.http import QueryDict
 
+    from leads.selectors.filters import LeadFilter
     from leads.selectors.lists import base_queryset
-    from leads.web.filters import LeadFilter
 
     make_lead(1, name="Meera Iyer", tags=["vip"])
     make_lead(2, name="Arjun Rao", tags=["cold"])

@@ -9,9 +9,8 @@ from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from leads import services
+from leads import delivery, services
 from leads.models import Lead, LeadChange
-from leads.services import delivery
 from tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -168,7 +168,7 @@ def test_nul_characters_are_dropped_from_the_stored_raw_record(botpenguin):
 
 
 def _found(q: str) -> set[str]:
-    from leads.web.filters import LeadFilter
+    from leads.selectors.filters import LeadFilter
 
     return set(LeadFilter({"q": q}, queryset=Lead.objects.all()).qs.values_list("uuid", flat=True))
 

@@ -7,7 +7,7 @@ from django.http import QueryDict
 
 from leads.models import Lead, LeadTag, Status
 from leads.selectors import counting
-from leads.web.filters import LeadFilter
+from leads.selectors.filters import LeadFilter
 
 KIND_PARAM = "type"
 NON_LEAD = "non-lead"

@@ -1,8 +1,8 @@
 """Every write to the mirror, one function per user action (HackSoft's services).
 
-`edits` records and applies one person's edit to one lead and tries its PUT; `bulk` applies one
-to many leads; `changes` retries or discards refused edits; `delivery` is the queue that sends
-them; `syncing` starts a background sync. This module is their public face: views, the admin and
+`edits` records and applies one person's edit to one lead and tries its PUT (through
+`leads.delivery`, the queue that sends every edit); `bulk` applies one to many leads; `changes`
+retries or discards refused edits; `syncing` starts a background sync. This module is their public face: views, the admin and
 the commands call `services.lead_set_status(...)` and never reach into the modules behind it
 (the modules themselves import each other by full path, never through this one).
 """

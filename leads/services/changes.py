@@ -9,8 +9,8 @@ from django.db import transaction
 from leads import tasks  # the module, not its names: see leads.services.edits
 from leads.accounts.permissions import RESOLVE, require_service
 from leads.botpenguin.records import ParseError, parse_chat
+from leads.delivery import refresh_change_state
 from leads.models import Lead, LeadChange
-from leads.services.delivery import refresh_change_state
 from leads.services.edits import User, acting_user, deliver_now, write_fields
 from leads.sync.rows import lead_fields_from_record
 

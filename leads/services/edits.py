@@ -2,7 +2,7 @@
 
 An edit is never lost. Each one is first written as a `LeadChange` (pending) in the same short
 transaction that applies it to the mirror and marks the fields pending; then the PUT is tried at
-once with a short timeout (`leads.services.delivery`), outside any transaction:
+once with a short timeout (`leads.delivery`), outside any transaction:
 
 * accepted: the change is delivered;
 * BotPenguin unreachable (timeout, connection, 5xx, 429): the change stays pending, the person is
@@ -25,22 +25,20 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import F
 
-# The module, not its names: leads.tasks imports leads.services.delivery, which runs this
-# package's __init__ (and so this module) first when leads.tasks is the first to be imported.
 from leads import tasks
 from leads.accounts.permissions import EDIT_CONTACT, TRIAGE, require_service
 from leads.botpenguin.errors import ConfigurationError
 from leads.botpenguin.records import STATUSES, build_put_body
 from leads.config import check_configured
-from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, tag_rows
-from leads.selectors import counting
-from leads.services.delivery import (
+from leads.delivery import (
     Outcome,
     change_state_values,
     deliver_lead,
     free_lease,
     refresh_change_state,
 )
+from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, tag_rows
+from leads.selectors import counting
 
 SAVED_PENDING = "Saved — will be sent to BotPenguin when it is reachable."
 

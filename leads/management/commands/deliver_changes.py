@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from leads.services.delivery import deliver_due
+from leads.delivery import deliver_due
 
 
 class Command(BaseCommand):

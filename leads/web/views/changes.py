@@ -19,7 +19,7 @@ from leads.accounts.permissions import (
 )
 from leads.models import LeadChange
 from leads.selectors import overview as selectors
-from leads.web.filters import ChangeFilter
+from leads.selectors.filters import ChangeFilter
 from leads.web.redirects import redirect_back
 from leads.web.tables import ChangeTable
 

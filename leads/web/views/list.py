@@ -20,8 +20,8 @@ from leads.models import Lead, Status
 from leads.selectors import counting
 from leads.selectors import lists as list_queries
 from leads.selectors.counting import CachedCountPaginator
+from leads.selectors.filters import DATE_FILTERS, PER_PAGE_CHOICES, LeadFilter
 from leads.web.export import LeadExportTable
-from leads.web.filters import DATE_FILTERS, PER_PAGE_CHOICES, LeadFilter
 from leads.web.forms import BulkActionForm
 from leads.web.redirects import redirect_back
 from leads.web.tables import ROW_FIELDS, LeadTable
