@@ -21,10 +21,10 @@ def last_sync() -> SyncRun | None:
     return SyncRun.objects.order_by("-started_at", "-id").first()
 
 
-# The frame of every page shows the last sync. Reading it is one query a page (a tenth of a list
-# page's time on PostgreSQL), so the frame's copy is cached this long; saving a SyncRun (a sync
-# that starts or ends) drops it at once in this process (leads.accounts.signals). A running sync's status
-# polls the uncached last_sync(), so its progress is never stale.
+# The frame of every page shows the last sync: its copy is cached this long rather than read on
+# every page; saving a SyncRun (a sync that starts or ends) drops it at once in this process
+# (leads.accounts.signals). A running sync's status polls the uncached last_sync(), so its
+# progress is never stale.
 FRAME_SYNC_SECONDS = 5
 FRAME_SYNC_KEY = "botpanel:frame-last-sync"
 

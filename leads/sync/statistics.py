@@ -4,12 +4,11 @@ SQLite keeps none unless asked: without them it cannot tell that the mirror hold
 looked up by uuid alone read the whole (bot_id, uuid) index instead of skip-scanning it), and the
 list's index choices rest on guesses.
 
-PostgreSQL's autovacuum analyzes and vacuums by itself, a minute or so after a large sync, where
-it is on. Until then, or where it is off, a mirror filled by one sync had no statistics and no
-visibility map: measured over HTTP at 100,000 leads right after a first sync, the status filter
-took 54 ms instead of 13 and page 200 82 ms instead of 15. So a sync that grew the mirror runs
-VACUUM (ANALYZE) on its tables itself (about 1 s per 100,000 leads), or ANALYZE alone inside a
-transaction, where VACUUM cannot run."""
+PostgreSQL's autovacuum analyzes and vacuums by itself a while after a large sync, where it is
+on; until then, or where it is off, a mirror filled by one sync has no statistics and no
+visibility map, and the list's pages are several times slower (the README's Performance section
+has the figures). So a sync that grew the mirror runs VACUUM (ANALYZE) on its tables itself, or
+ANALYZE alone inside a transaction, where VACUUM cannot run."""
 
 from django.db import connection
 

@@ -2,8 +2,8 @@
 connection.
 
 Django's development server writes a response's headers and its body in two writes. On a
-keep-alive connection (browsers, htmx) Nagle's algorithm held the body back until the browser's
-delayed ACK of the headers: about 40 ms on every request of `make run`.
+keep-alive connection (browsers, htmx) Nagle's algorithm would hold the body back until the
+browser's delayed ACK of the headers, on every request of `make run`.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ class JSONText(str):
 class Handler(BaseHTTPRequestHandler):
     server_version = "BotPenguinSandbox/1.0"
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: with Nagle's algorithm on, the body waited for the
-    # client's delayed ACK of the headers, about 40 ms on every keep-alive response.
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body would wait for
+    # the client's delayed ACK of the headers on every keep-alive response.
     disable_nagle_algorithm = True
     sandbox: Any  # the Sandbox, set on the subclass made per server
     verbose = False
