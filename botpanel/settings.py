@@ -278,6 +278,9 @@ SYNC_CONCURRENCY = env.int("SYNC_CONCURRENCY", default=4)
 SYNC_EVERY_MINUTES = env.int("SYNC_EVERY_MINUTES", default=5)  # 0: no scheduled sync
 # A running sync renews its lease while it works; a crashed one holds off others this long.
 SYNC_LEASE_SECONDS = env.float("SYNC_LEASE_SECONDS", default=300)
+# A listing longer than this many pages fails the sync: a server whose pages never end must not
+# hold the sync (and its lease) for ever. A million chats at 100 a page fit.
+SYNC_MAX_PAGES = env.int("SYNC_MAX_PAGES", default=10_000)
 DELIVERY_SWEEP_SECONDS = env.int("DELIVERY_SWEEP_SECONDS", default=30)
 # A delivery lease outlives the longest PUT; a worker killed mid-delivery frees it this late.
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)

@@ -4,18 +4,23 @@ property test that arbitrary JSON never raises anything but the parser's own err
 import copy
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from leads.botpenguin.records import (
+    MAX_DEPTH,
     ChatRecord,
     ParseError,
     build_put_body,
+    decode_json,
     normalise_dial_code,
     parse_chat,
     parse_datetime,
     record_to_put_body,
+    repaired,
+    too_deep,
 )
 from leads.botpenguin.safety import safe_http_url
 from tests.factories import EXAMPLE_CHAT
@@ -80,7 +85,7 @@ def test_missing_or_null_nested_objects_give_empty_fields(chat):
 def test_numbers_where_strings_are_expected():
     record = parse_chat(
         {
-            "uuid": 12345,
+            "uuid": "12345",
             "websiteVisits": "7",
             "profile": {
                 "userDetails": {
@@ -191,6 +196,60 @@ def test_unknown_status_is_empty_and_online_is_strict():
 def test_not_a_chat(obj):
     with pytest.raises(ParseError):
         parse_chat(obj)
+
+
+@pytest.mark.parametrize(
+    ("uuid", "reason"),
+    [
+        (12345, "a uuid that is not a string (int)"),
+        (True, "a uuid that is not a string (bool)"),
+        ("  ", "a chat without a uuid"),
+        ("pad\x00ded", "a uuid with a NUL or an unencodable character"),
+        ("cut\ud83d", "a uuid with a NUL or an unencodable character"),
+        ("u" * 256, "a uuid longer than 255 characters"),
+    ],
+)
+def test_a_uuid_that_cleaning_could_merge_with_another_is_refused(uuid, reason):
+    with pytest.raises(ParseError) as excinfo:
+        parse_chat({"uuid": uuid})
+    assert str(excinfo.value) == reason
+
+
+def test_a_uuid_is_taken_exactly_as_sent():
+    assert parse_chat({"uuid": " padded "}).uuid == " padded "
+    assert parse_chat({"uuid": "u" * 255}).uuid == "u" * 255
+
+
+def test_decode_json_reads_a_lone_surrogate_that_orjson_refuses():
+    body = b'{"data": [{"uuid": "a", "name": "cut \\ud83d"}], "ok": "\\ud83d\\ude00"}'
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(body)
+    decoded = decode_json(bytearray(body))
+    assert decoded == {"data": [{"uuid": "a", "name": "cut \ud83d"}], "ok": "\U0001f600"}
+    assert repaired(decoded)["data"][0]["name"] == "cut \ufffd"
+
+
+def test_decode_json_refuses_what_no_decoder_reads_with_a_value_error():
+    for body in (b"[" * 5000 + b"]" * 5000, b"not json", b'"\xff"'):
+        with pytest.raises(ValueError):
+            decode_json(body)
+
+
+def test_too_deep_counts_the_chat_as_the_first_level():
+    chat: dict = {"uuid": "u"}
+    level = chat
+    for _ in range(MAX_DEPTH - 1):
+        level["k"] = {}
+        level = level["k"]
+    assert too_deep(chat) is False
+    level["k"] = []
+    assert too_deep(chat) is True
+    assert too_deep("text") is False
+
+
+def test_repaired_replaces_lone_surrogates_in_keys_and_values_and_keeps_pairs():
+    value = {"k\udc00": ["\ud800x", "\U0001f600", {"\x00n": "a\x00\udfff"}], "n": 1}
+    assert repaired(value) == {"k\ufffd": ["\ufffdx", "\U0001f600", {"n": "a\ufffd"}], "n": 1}
 
 
 def test_build_put_body_maps_names_and_sends_only_given_fields():

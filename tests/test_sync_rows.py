@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from leads.botpenguin.records import repaired
 from leads.models import Lead, LeadTag
-from leads.sync.rows import build_page, raw_record, without_nuls
+from leads.sync.rows import build_page, raw_record
 from leads.sync.run import sync_leads
 from tests.factories import make_chat
 
@@ -83,7 +84,7 @@ def test_nuls_are_taken_out_at_any_depth_json_allows():
     deep: object = "bottom\x00"
     for _ in range(1000):  # orjson decodes up to 1024 levels; Python recurses up to 1000
         deep = {"k\x00": [deep]}
-    cleaned = without_nuls(deep)
+    cleaned = repaired(deep)
     for _ in range(1000):
         cleaned = cleaned["k"][0]
     assert cleaned == "bottom"

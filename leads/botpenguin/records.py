@@ -2,15 +2,23 @@
 
 API data is hostile: any nested object may be missing, null or of the wrong type, numbers come where
 strings are expected, a phone may be a plain string. `parse_chat` tolerates all of it and raises
-only `ParseError`, for an object that is not a chat at all (no uuid).
+only `ParseError`, for an object that is not a chat at all (no usable uuid).
+
+A uuid is taken exactly as BotPenguin sends it (the API documents no trimming): one that is not a
+string, or holds a NUL or an unencodable character, is refused rather than cleaned, since a
+cleaned uuid could merge two chats and an edit would go out under a uuid BotPenguin does not
+know. `decode_json`, `too_deep` and `repaired` make a hostile body something a database can hold.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 STATUSES = ("OPEN", "INPROGRESS", "REVIEW", "ONHOLD", "DEPENDANCY", "CLOSED")
 STATUS_LABELS = {
@@ -26,10 +34,95 @@ SHORT = 1000  # names, emails, ids...
 LONG = 5000  # texts
 
 _DIAL_CODE = re.compile(r"^\+?(\d{1,4})$")
+# Levels of nesting a chat may have, the chat object itself being the first: a deeper chat is
+# refused, so that its stored raw record loads, renders and exports again anywhere.
+MAX_DEPTH = 64
+UUID_MAX = 255  # the Lead.uuid column
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ParseError(ValueError):
-    """The object is not a chat (no usable uuid, not an object)."""
+    """The object is not a chat (no usable uuid, not an object, too deep)."""
+
+
+# --- what a database can hold ---------------------------------------------------------------------
+
+
+def decode_json(content: bytes | bytearray | str) -> Any:
+    """JSON decoded with orjson, else with the standard library, which also accepts a lone
+    surrogate escape (JavaScript's way of cutting a string inside an emoji) that orjson refuses.
+    Raises ValueError for anything neither reads, nesting too deep for either included."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        text = content if isinstance(content, str) else bytes(content).decode("utf-8")
+        return json.loads(text)
+    except RecursionError as e:
+        raise ValueError("the JSON is nested too deeply to read") from e
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests objects and arrays more than `limit` levels (walked with its own
+    stack: a decoder may hand over more levels than Python's recursion limit)."""
+    if not isinstance(value, dict | list):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in item.values() if isinstance(item, dict) else item:
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
+
+
+def _storable(text: str) -> str:
+    if "\x00" in text:  # PostgreSQL refuses NULs in text and jsonb alike
+        text = text.replace("\x00", "")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: no encoding can store them
+            text = _SURROGATE.sub("\ufffd", text)
+    return text
+
+
+def repaired(value: Any) -> Any:
+    """`value` (decoded JSON) with NULs taken out of every string, keys included, and lone
+    surrogates replaced by U+FFFD. Walks with its own stack, not by recursion."""
+    root = [value]
+    stack: list[tuple[list | dict, Any]] = [(root, 0)]
+    while stack:
+        parent, key = stack.pop()
+        item = parent[key]
+        if isinstance(item, str):
+            parent[key] = _storable(item)
+        elif isinstance(item, list):
+            stack.extend((item, i) for i in range(len(item)))
+        elif isinstance(item, dict):
+            cleaned = {_storable(k): v for k, v in item.items()}
+            parent[key] = cleaned
+            stack.extend((cleaned, k) for k in cleaned)
+    return root[0]
+
+
+def chat_uuid(obj: object) -> str:
+    """The chat's uuid exactly as sent; ParseError when it is missing or not one to keep."""
+    if not isinstance(obj, dict):
+        raise ParseError(f"a chat must be an object, not {type(obj).__name__}")
+    uuid = obj.get("uuid")
+    if uuid is None or uuid == "" or (isinstance(uuid, str) and not uuid.strip()):
+        raise ParseError("a chat without a uuid")
+    if not isinstance(uuid, str):
+        raise ParseError(f"a uuid that is not a string ({type(uuid).__name__})")
+    if len(uuid) > UUID_MAX:
+        raise ParseError(f"a uuid longer than {UUID_MAX} characters")
+    if _storable(uuid) != uuid:
+        raise ParseError("a uuid with a NUL or an unencodable character")
+    return uuid
 
 
 @dataclass
@@ -177,12 +270,11 @@ def _agent(value: Any) -> str:
 
 
 def parse_chat(obj: object) -> ChatRecord:
-    """A listed chat as a ChatRecord. Raises ParseError only, for a non-object or no uuid."""
+    """A listed chat as a ChatRecord. Raises ParseError only, for a non-object or a uuid
+    `chat_uuid` refuses. Its strings are taken as they are: `repaired` makes them storable."""
     if not isinstance(obj, dict):
         raise ParseError(f"a chat must be an object, not {type(obj).__name__}")
-    uuid = _str(obj.get("uuid"), SHORT)
-    if not uuid:
-        raise ParseError("a chat without a uuid")
+    uuid = chat_uuid(obj)
     profile = _obj(obj.get("profile"))
     details = _obj(profile.get("userDetails"))
     contact = _obj(details.get("contact"))

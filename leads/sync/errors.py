@@ -21,5 +21,9 @@ class SyncLeaseLost(SyncError):
     """The lease expired while this sync ran (it stalled) and another sync took it over."""
 
 
+class ListingUnbounded(SyncError):
+    """A listing did not end within SYNC_MAX_PAGES pages, or a page repeated the one before."""
+
+
 def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or error.__class__.__name__

@@ -12,7 +12,15 @@ from typing import Any
 
 import orjson
 
-from leads.botpenguin.records import ChatRecord, ParseError, parse_chat
+from leads.botpenguin.records import (
+    MAX_DEPTH,
+    ChatRecord,
+    ParseError,
+    chat_uuid,
+    parse_chat,
+    repaired,
+    too_deep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,34 +61,25 @@ def lead_fields_from_record(record: ChatRecord, *, is_lead: bool) -> dict:
     }
 
 
-def without_nuls(value: Any) -> Any:
-    """`value` (decoded JSON) with every NUL character taken out of its strings, keys included.
-
-    Walks with its own stack, not by recursion: orjson decodes up to 1024 levels of nesting, more
-    than Python's recursion limit."""
-    root = [value]
-    stack: list[tuple[list | dict, Any]] = [(root, 0)]
-    while stack:
-        parent, key = stack.pop()
-        item = parent[key]
-        if isinstance(item, str):
-            parent[key] = item.replace("\x00", "")
-        elif isinstance(item, list):
-            stack.extend((item, i) for i in range(len(item)))
-        elif isinstance(item, dict):
-            cleaned = {k.replace("\x00", ""): v for k, v in item.items()}
-            parent[key] = cleaned
-            stack.extend((cleaned, k) for k in cleaned)
-    return root[0]
-
-
 def raw_record(chat: Any, *, is_lead: bool) -> tuple[Any, str, str]:
     """(the chat as stored, its JSON text, its hash). The hash tells an unchanged chat from a
-    changed one; the kind is part of it, so a chat that moves between the listings is written."""
-    text = orjson.dumps(chat)
-    if _NUL_ESCAPE in text:
-        chat = without_nuls(chat)
+    changed one; the kind is part of it, so a chat that moves between the listings is written.
+
+    A chat holding NULs or lone surrogates is stored repaired (leads.botpenguin.records.repaired);
+    one that is too deep, or holds a value orjson cannot write, raises ParseError."""
+    if too_deep(chat):
+        raise ParseError(f"nested deeper than {MAX_DEPTH} levels")
+    try:
         text = orjson.dumps(chat)
+        storable = _NUL_ESCAPE not in text
+    except orjson.JSONEncodeError:  # a lone surrogate, most likely
+        storable = False
+    if not storable:
+        chat = repaired(chat)
+        try:
+            text = orjson.dumps(chat)
+        except orjson.JSONEncodeError as e:  # an integer past 64 bits, say
+            raise ParseError(f"a value that cannot be stored ({e})") from e
     digest = hashlib.sha256(b"1" if is_lead else b"0")
     digest.update(text)
     return chat, text.decode(), digest.hexdigest()
@@ -111,17 +110,14 @@ def build_page(chats: list, *, is_lead: bool) -> Page:
     """A listing page's chats as rows; a chat that cannot be parsed is skipped (and logged)."""
     page = Page(listed=len(chats))
     for chat in chats:
-        stored, text, digest = raw_record(chat, is_lead=is_lead)
         try:
+            chat_uuid(chat)  # before any repair: a uuid is never cleaned into another
+            stored, text, digest = raw_record(chat, is_lead=is_lead)
             record = parse_chat(stored)
         except ParseError as e:
-            problem = str(e)
-        else:
-            if len(record.uuid) <= 255:
-                fields = lead_fields_from_record(record, is_lead=is_lead)
-                page.rows.append(Row(record.uuid, record.updated_at, text, digest, fields))
-                continue
-            problem = "a uuid longer than 255 characters"
-        page.skipped += 1
-        logger.info("Skipped a chat that could not be parsed: %s", problem)
+            page.skipped += 1
+            logger.info("Skipped a chat: %s", " ".join(str(e).split())[:300])
+            continue
+        fields = lead_fields_from_record(record, is_lead=is_lead)
+        page.rows.append(Row(record.uuid, record.updated_at, text, digest, fields))
     return page

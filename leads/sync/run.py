@@ -5,14 +5,16 @@ as anyone can tell, BotPenguin list newest `updatedAt` first). So:
 
 * pages are fetched a few at a time in worker threads and consumed strictly in page order
   (leads.sync.pages); each is turned into rows there (leads.sync.rows);
-* an empty page ends a listing;
+* an empty page ends a listing; one that runs past SYNC_MAX_PAGES pages, or a page listing
+  exactly the uuids of the page before (a server ignoring `page`), fails the sync;
 * a uuid listed twice (the listing shifts while it is read) is written once, newest version wins;
 * an incremental sync stops after the first page whose chats are all older than the newest
   `updatedAt` the last successful sync saw: that page is the overlap;
-* rows are written in batches (leads.sync.writer), each in its own short transaction, so a sync
+* rows are written in batches of at most 500 (leads.sync.writer), each in its own short
+  transaction, whatever a page holds, so a sync
   never holds the write lock long enough to stall a person's edit, and no transaction is open
   across an HTTP call;
-* a failure (token rejected, API down, malformed page) keeps the whole records already written,
+* a failure (token rejected, API down, malformed or endless listing) keeps the whole records already written,
   marks nothing missing, keeps the incremental mark where it was and is recorded on the `SyncRun`;
 * at most one sync runs at a time (leads.sync.lease).
 """
@@ -24,6 +26,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -34,7 +37,7 @@ from leads.config import get_account, get_client
 from leads.models import Lead, SyncRun
 from leads.selectors import counting
 from leads.sync import statistics as db_statistics
-from leads.sync.errors import SyncBusy, SyncError, SyncLeaseLost, one_line
+from leads.sync.errors import ListingUnbounded, SyncBusy, SyncError, SyncLeaseLost, one_line
 from leads.sync.lease import SyncLeaseHandle, default_holder, take_sync_lease
 from leads.sync.pages import iter_pages
 from leads.sync.rows import Page, Row, build_page
@@ -187,7 +190,7 @@ def _sync_leased(
                 _sync_kind(job, kind, counts, mark=mark, concurrency=concurrency)
             if full:
                 marked = _catch_up_and_mark_missing(job, kinds, counts)
-    except (BotPenguinError, SyncLeaseLost) as e:
+    except (BotPenguinError, SyncLeaseLost, ListingUnbounded) as e:
         _finish(run, counts, error=one_line(e))
         logger.warning("Sync %s failed: %s", run.pk, one_line(e))
         raise SyncError(one_line(e), run) from e
@@ -245,30 +248,58 @@ def _sync_kind(
 
     prefetch = PREFETCH_PAGES.get(connection.vendor, 0) if mark is None else 0
     pages = iter_pages(fetch, kind=kind, concurrency=concurrency, prefetch=prefetch)
+    bounds = _ListingBounds(kind, settings.SYNC_MAX_PAGES)
     try:
         for page in pages:
             job.lease.renew()
             if not page.listed:
                 break
+            bounds.check(page)
             counts.add_page(page)
             newest = _newest(newest, page.rows)
             _take(page.rows, batch, seen)
             if len(batch) >= batch_size:
-                _write(columns, batch, counts, job.run)
+                _write(columns, batch, counts, batch_size, job.run)
             job.report(counts)
             if mark is not None and _all_older(page.rows, mark):
                 break  # this page was the overlap
-        if not _write(columns, batch, counts, job.run):
+        if not _write(columns, batch, counts, batch_size, job.run):
             _write_progress(job.run, counts)
         job.report(counts)
-    except BotPenguinError:
-        _write(columns, batch, counts)  # whole records read before the failure are kept
+    except (BotPenguinError, ListingUnbounded):
+        _write(columns, batch, counts, batch_size)  # whole records read before are kept
         raise
     finally:
         pages.close()
     if newest is not None:
         # The mark never goes back (a listing whose newest chat is older than it).
         counts.marks[kind] = (newest if mark is None else max(newest, mark)).isoformat()
+
+
+class _ListingBounds:
+    """Ends a listing that would not end: past `max_pages`, or at a page that lists exactly the
+    uuids of the page before (a server that ignores `page`)."""
+
+    def __init__(self, kind: str, max_pages: int):
+        self.kind = kind
+        self.max_pages = max_pages
+        self.page_no = 0
+        self.previous: list[str] = []
+
+    def check(self, page: Page) -> None:
+        self.page_no += 1
+        if self.page_no > self.max_pages:
+            raise ListingUnbounded(
+                f"the {self.kind} listing did not end within {self.max_pages:,} pages "
+                "(SYNC_MAX_PAGES)"
+            )
+        uuids = [row.uuid for row in page.rows]
+        if uuids and uuids == self.previous:
+            raise ListingUnbounded(
+                f"page {self.page_no} of the {self.kind} listing repeats page "
+                f"{self.page_no - 1} exactly (BotPenguin ignored the page number)"
+            )
+        self.previous = uuids
 
 
 def _newest(newest: datetime | None, rows: list[Row]) -> datetime | None:
@@ -295,18 +326,23 @@ def _take(rows: list[Row], batch: dict[str, Row], seen: dict[str, datetime | Non
 
 
 def _write(
-    columns: LeadColumns, batch: dict[str, Row], counts: Counts, run: SyncRun | None = None
+    columns: LeadColumns,
+    batch: dict[str, Row],
+    counts: Counts,
+    size: int,
+    run: SyncRun | None = None,
 ) -> bool:
-    """Write the batch in one short transaction, then empty it; with `run`, record the progress
-    in the same transaction. Returns whether there was anything to write."""
+    """Write the batch, `size` rows per short transaction, then empty it; with `run`, record
+    the progress in the same transactions. Returns whether there was anything to write."""
     if not batch:
         return False
     rows = list(batch.values())
     batch.clear()
-    with transaction.atomic():
-        counts.add_batch(write_batch(columns, rows))
-        if run is not None:
-            _write_progress(run, counts)
+    for start in range(0, len(rows), size):
+        with transaction.atomic():
+            counts.add_batch(write_batch(columns, rows[start : start + size]))
+            if run is not None:
+                _write_progress(run, counts)
     return True
 
 

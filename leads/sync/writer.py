@@ -5,7 +5,8 @@ transaction already holds the write lock), so that no edit slips in between that
 write. Then:
 
 * a chat whose hash is unchanged is not rewritten: only `synced_at` is set and `missing_since`
-  cleared;
+  cleared; so is a chat listed under the other kind than the row's with an older `updatedAt`
+  (a uuid listed as lead and non-lead keeps its newer version, whichever listing is read last);
 * a new or changed chat is upserted, its `version` one up when it changed; fields with an
   undelivered edit (`pending_fields` while `change_state` is pending or failed) keep the edited
   value until the edit is delivered;
@@ -20,6 +21,7 @@ than PostgreSQL to run.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,10 +35,11 @@ from leads.models import EDITABLE_FIELDS, Lead, LeadTag, tag_rows
 from leads.selectors import counting
 from leads.sync.rows import Row
 
-# Rows a batch writes in one transaction. SQLite's write lock (and an edit waiting for it) lasts
-# a batch; PostgreSQL locks only the batch's rows and pays per statement and commit.
-BATCH_SIZE = {"sqlite": 500, "postgresql": 2000}
-SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement
+# Rows a batch writes in one transaction at most, whatever a page holds: SQLite's write lock (and
+# a person's edit waiting for it) lasts a batch, PostgreSQL holds the batch's row locks as long.
+BATCH_SIZE = {"sqlite": 500, "postgresql": 500}
+SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement; an older build 999
+IN_CHUNK = 500  # values per IN (…) list, well under any SQLite build's parameter limit
 HELD_STATES = ("pending", "failed")
 
 # Fields a sync writes over an existing row (besides the keys, bot_id and uuid).
@@ -63,6 +66,8 @@ class Known(NamedTuple):
     raw_hash: str
     change_state: str
     tags: list
+    is_lead: bool
+    remote_updated_at: datetime | None
 
 
 def _json_text(value: Any) -> str:
@@ -119,7 +124,7 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
     unchanged_ids: list[int] = []
     for row in rows:
         known = existing.get(row.uuid)
-        if known is not None and known.raw_hash == row.raw_hash:
+        if known is not None and (known.raw_hash == row.raw_hash or _other_kind_newer(known, row)):
             unchanged_ids.append(known.id)
         else:
             row.fields.update(held.get(row.uuid, ()))
@@ -128,36 +133,51 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
         ids = _upsert(columns, changed)
         _write_tags(changed, existing, ids)
         transaction.on_commit(counting.bump_mirror_version)
-    if unchanged_ids:
-        Lead.objects.filter(pk__in=unchanged_ids).update(
-            synced_at=columns.sync_time, missing_since=None
-        )
+    for ids in chunks(unchanged_ids):
+        Lead.objects.filter(pk__in=ids).update(synced_at=columns.sync_time, missing_since=None)
     created = sum(1 for row in changed if row.uuid not in existing)
     return BatchResult(created, len(changed) - created, len(unchanged_ids))
 
 
+def chunks(values: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
+    """`values` in slices of at most `size`, for IN (…) lists under SQLite's parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _other_kind_newer(known: Known, row: Row) -> bool:
+    """Whether the row is stored under the other kind with a newer updatedAt than `row`'s."""
+    if known.is_lead == row.fields["is_lead"] or known.remote_updated_at is None:
+        return False
+    return row.updated_at is None or row.updated_at < known.remote_updated_at
+
+
 def _lock_existing(bot_id: str, uuids: list[str]) -> dict[str, Known]:
-    rows = (
-        Lead.objects.select_for_update()
-        .filter(bot_id=bot_id, uuid__in=uuids)
-        .order_by()
-        .values_list("uuid", "id", "raw_hash", "change_state", "tags")
-    )
-    return {uuid: Known(*rest) for uuid, *rest in rows}
+    existing = {}
+    for part in chunks(uuids):
+        rows = (
+            Lead.objects.select_for_update()
+            .filter(bot_id=bot_id, uuid__in=part)
+            .order_by()
+            .values_list(
+                "uuid", "id", "raw_hash", "change_state", "tags", "is_lead", "remote_updated_at"
+            )
+        )
+        existing.update((uuid, Known(*rest)) for uuid, *rest in rows)
+    return existing
 
 
 def _held_values(existing: dict[str, Known]) -> dict[str, dict]:
     """{uuid: {field: edited value}} for the rows with undelivered edits."""
     held_ids = [known.id for known in existing.values() if known.change_state in HELD_STATES]
-    if not held_ids:
-        return {}
-    leads = Lead.objects.filter(pk__in=held_ids).only("uuid", "pending_fields", *EDITABLE_FIELDS)
-    return {
-        lead.uuid: {
-            name: getattr(lead, name) for name in lead.pending_fields if name in EDITABLE_FIELDS
-        }
-        for lead in leads
-    }
+    held = {}
+    for ids in chunks(held_ids):
+        leads = Lead.objects.filter(pk__in=ids).only("uuid", "pending_fields", *EDITABLE_FIELDS)
+        held.update(
+            (lead.uuid, {n: getattr(lead, n) for n in lead.pending_fields if n in EDITABLE_FIELDS})
+            for lead in leads
+        )
+    return held
 
 
 def _upsert(columns: LeadColumns, rows: list[Row]) -> dict[str, int]:
@@ -205,8 +225,8 @@ def _write_tags(rows: list[Row], existing: dict[str, Known], ids: dict[str, int]
         for row in rows
         if (known := existing.get(row.uuid)) is not None and known.tags != row.fields["tags"]
     ]
-    if retag:
-        LeadTag.objects.filter(lead_id__in=retag).delete()
+    for part in chunks(retag):
+        LeadTag.objects.filter(lead_id__in=part).delete()
     retagged = set(retag)
     tags = [
         (tag.lead_id, tag.name, tag.key)
@@ -237,7 +257,7 @@ def _insert(cursor: Any, table: str, names: str, rows: list[tuple], returning: s
     """SQLite: multi-row INSERTs, each under the parameter limit. With `returning` (an
     ON CONFLICT … RETURNING clause), returns the rows it returns."""
     placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
-    chunk = max(1, SQLITE_MAX_PARAMS // len(rows[0]))
+    chunk = max(1, _sqlite_max_params() // len(rows[0]))
     returned = []
     for start in range(0, len(rows), chunk):
         part = rows[start : start + chunk]
@@ -249,6 +269,13 @@ def _insert(cursor: Any, table: str, names: str, rows: list[tuple], returning: s
         if returning:
             returned.extend(cursor.fetchall())
     return returned
+
+
+def _sqlite_max_params() -> int:
+    """Parameters one statement may take: this SQLite build's limit, at most SQLITE_MAX_PARAMS."""
+    connection.ensure_connection()
+    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    return min(limit, SQLITE_MAX_PARAMS)
 
 
 SQLITE_CHECKPOINT_PAGES = 16_000  # ~64 MB of WAL between checkpoints during a sync
