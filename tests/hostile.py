@@ -150,3 +150,27 @@ def _handler_for(server: HostileServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(b"0\r\n\r\n")
 
     return Handler
+
+
+def listing(
+    pages: dict[str, list], beyond: Callable[[str, int], Answer] | None = None
+) -> Callable[[Seen], Answer]:
+    """A `default` that serves a listing: `pages` is {type: [page 1, page 2, …]}, each a list of
+    chats or an `Answer` (a raw body, say); past its last page a type answers `beyond(type,
+    page)`, else an empty page. Use as `HostileServer(listing({...}))`."""
+
+    def answer(seen: Seen) -> Answer:
+        kind = seen.query.get("type", [""])[0]
+        page = int(seen.query.get("page", ["1"])[0])
+        served = pages.get(kind, [])
+        if page <= len(served):
+            chats = served[page - 1]
+            return chats if isinstance(chats, Answer) else ok(chats)
+        return beyond(kind, page) if beyond else ok([])
+
+    return answer
+
+
+def listing_body(*chats: bytes) -> Answer:
+    """A listing page whose chats are given as JSON text (for what json.dumps cannot write)."""
+    return Answer(body=b'{"success": true, "code": 200, "data": [' + b", ".join(chats) + b"]}")
