@@ -1,9 +1,14 @@
-from django.urls import path
+from django.urls import path, register_converter
 
+from leads.web.converters import UuidConverter
 from leads.web.views import changes, detail, home, sync
 from leads.web.views import list as lead_list
 
 app_name = "leads"
+
+# Any uuid the mirror holds (`/`, `?`, `%`, `..`, unicode) as one canonical segment: see the
+# converter for why this and not `path`.
+register_converter(UuidConverter, "lead_uuid")
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -12,13 +17,13 @@ urlpatterns = [
     path("leads/", lead_list.LeadListView.as_view(), name="list"),
     path("leads/bulk/", lead_list.bulk_action, name="bulk"),
     path("leads/tags/", lead_list.tag_options, name="tag-options"),
-    path("leads/<str:uuid>/row-status/", lead_list.row_status, name="row-status"),
+    path("leads/<lead_uuid:uuid>/row-status/", lead_list.row_status, name="row-status"),
     # The detail page and its forms.
-    path("leads/<str:uuid>/", detail.lead_detail, name="detail"),
-    path("leads/<str:uuid>/edit/status/", detail.edit_status, name="edit-status"),
-    path("leads/<str:uuid>/edit/note/", detail.add_note, name="add-note"),
-    path("leads/<str:uuid>/edit/tags/", detail.edit_tags, name="edit-tags"),
-    path("leads/<str:uuid>/edit/contact/", detail.edit_contact, name="edit-contact"),
+    path("leads/<lead_uuid:uuid>/", detail.lead_detail, name="detail"),
+    path("leads/<lead_uuid:uuid>/edit/status/", detail.edit_status, name="edit-status"),
+    path("leads/<lead_uuid:uuid>/edit/note/", detail.add_note, name="add-note"),
+    path("leads/<lead_uuid:uuid>/edit/tags/", detail.edit_tags, name="edit-tags"),
+    path("leads/<lead_uuid:uuid>/edit/contact/", detail.edit_contact, name="edit-contact"),
     # The change log.
     path("activity/", changes.ActivityView.as_view(), name="activity"),
     path("changes/counts/", changes.change_counts, name="change-counts"),

@@ -4,7 +4,7 @@ its rows by the lead_rows macro (templates/jinja2/leads/lead_rows.html), both au
 
 import re
 from collections.abc import Callable
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 import django_tables2 as tables
 from django.http import QueryDict
@@ -15,6 +15,7 @@ from django.utils.timezone import get_current_timezone
 from django_tables2.columns import BoundColumn
 
 from leads.models import Lead, LeadChange
+from leads.web.converters import SPELLED_OUT, url_segment
 from leads.web.display import when
 
 # What a lead-list row shows: the list reads these values by name (values_list(named=True)), not
@@ -41,7 +42,8 @@ ROW_FIELDS = (
 
 # Stands in for the uuid in a URL reversed once per table (see lead_url).
 UUID_SLOT = "00UUID00"
-# A uuid of these characters only (BotPenguin's are hex) goes into a URL as it is.
+# A uuid of these characters only (BotPenguin's are hex) goes into a URL as it is, unless the
+# converter spells it out.
 PLAIN_UUID = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
@@ -53,7 +55,8 @@ def lead_url(name: str, query_string: str = "") -> Callable[[str], str]:
         after += "?" + query_string
 
     def url(uuid: str) -> str:
-        return before + (uuid if PLAIN_UUID.fullmatch(uuid) else quote(uuid, safe="")) + after
+        plain = PLAIN_UUID.fullmatch(uuid) and uuid not in SPELLED_OUT
+        return before + (uuid if plain else url_segment(uuid)) + after
 
     return url
 
