@@ -111,11 +111,6 @@ def test_lone_surrogates_are_stored_as_replacement_characters_and_the_page_is_ke
     assert sync_leads(kinds=["lead"], client=client).unchanged == 3  # and every later sync
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="leads/botpenguin/client.py decodes with orjson only: its _json_or_none must use "
-    "leads.botpenguin.records.decode_json (not this helper's file)",
-)
 def test_a_page_with_a_lone_surrogate_escape_is_mirrored_over_http(serve):
     serve({"lead": [[make_chat(1), SURROGATE_CHAT, make_chat(3)]]})
 

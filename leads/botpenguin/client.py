@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
@@ -38,6 +37,7 @@ from leads.botpenguin.errors import (
     Unavailable,
     ValidationRejected,
 )
+from leads.botpenguin.records import decode_json
 
 logger = logging.getLogger("leads.botpenguin")
 
@@ -293,10 +293,11 @@ def _location_host(response: requests.Response) -> str:
 
 
 def _json_or_none(content: bytes | bytearray) -> Any:
-    """The body decoded (orjson: RFC 8259 JSON, a UTF-8 byte order mark tolerated), or None."""
+    """The body decoded (records.decode_json: orjson, else the standard library for what only it
+    reads, such as a lone surrogate escape; a UTF-8 byte order mark tolerated), or None."""
     try:
-        return orjson.loads(content.removeprefix(UTF8_BOM))
-    except orjson.JSONDecodeError:
+        return decode_json(content.removeprefix(UTF8_BOM))
+    except ValueError:
         return None
 
 
