@@ -306,3 +306,22 @@ def test_the_state_file_is_written_soon_after_a_put_not_on_each_one(tmp_path, mo
         assert again.get_chat("u-1")["status"] == "CLOSED"  # one write, after the last PUT
         time.sleep(0.6)
         assert state.stat().st_mtime_ns == written  # and no other
+
+
+def test_ignore_puts_accepts_and_changes_nothing(box):
+    put(box, {"status": "OPEN"})
+    headers = {"x-bot-token": TOKEN}
+    config = requests.post(
+        f"{box.url}/_sandbox/config", json={"ignore_puts": True}, headers=headers, timeout=5
+    ).json()
+    assert config["ignore_puts"] is True
+
+    response = put(box, {"status": "CLOSED"})
+
+    assert response.status_code == 200 and response.json()["success"] is True
+    chat = requests.get(f"{box.url}/_sandbox/chats/u-1", headers=headers, timeout=5).json()
+    assert chat["status"] == "OPEN"
+    box.sandbox.ignore_puts = False
+    put(box, {"status": "CLOSED"})
+    chat = requests.get(f"{box.url}/_sandbox/chats/u-1", headers=headers, timeout=5).json()
+    assert chat["status"] == "CLOSED"

@@ -64,6 +64,7 @@ class Sandbox:
         latency_ms: int = 0,
         fail_rate: float = 0.0,
         fail_puts: bool = False,
+        ignore_puts: bool = False,
         seed: int = 1,
         state_file: str | None = None,
     ):
@@ -74,6 +75,8 @@ class Sandbox:
         self.latency_ms = latency_ms
         self.fail_rate = fail_rate
         self.fail_puts = fail_puts
+        # Answer a valid PUT 200 and change nothing: BotPenguin accepting an edit it does not keep.
+        self.ignore_puts = ignore_puts
         self.seed = seed
         self.state_file = state_file
         self.page_faults: dict[int, str] = {}
@@ -182,6 +185,7 @@ class Sandbox:
             "latency_ms": self.latency_ms,
             "fail_rate": self.fail_rate,
             "fail_puts": self.fail_puts,
+            "ignore_puts": self.ignore_puts,
             "chats": len(self._chats),
         }
 
@@ -270,6 +274,8 @@ class Sandbox:
             check_put_body(body, bot_id=self.bot_id, customer_id=self.customer_id)
         except BadRequest as e:
             return 400, _error(400, str(e)), {}
+        if self.ignore_puts:
+            return 200, {"success": True, "message": "ok", "code": 200}, {}
         with self._lock:
             self._upsert(body)
             self._texts.pop(body["uuid"], None)
@@ -340,6 +346,8 @@ class Sandbox:
             self.fail_rate = min(1.0, max(0.0, float(changes["fail_rate"])))
         if "fail_puts" in changes:
             self.fail_puts = bool(changes["fail_puts"])
+        if "ignore_puts" in changes:
+            self.ignore_puts = bool(changes["ignore_puts"])
 
     # --- state file ------------------------------------------------------------------------------------
 
