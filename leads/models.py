@@ -98,7 +98,10 @@ class Lead(models.Model):
     # a sync leaves these fields alone until the change is delivered or discarded.
     pending_fields = models.JSONField(default=list, blank=True)
     change_state = models.CharField(
-        max_length=16, blank=True, help_text='"pending" or "failed" while edits are undelivered'
+        max_length=16,
+        blank=True,
+        help_text='"pending" or "failed" while edits are undelivered; "not_kept" when BotPenguin '
+        "accepted an edit but a later sync still listed the old value",
     )
     # Delivery lease: at most one PUT in flight per lead, across workers and machines. A worker
     # killed mid-delivery leaves the lease to expire and the change pending.
@@ -265,6 +268,8 @@ class LeadChange(models.Model):
         FAILED = "failed", "Failed"
         SUPERSEDED = "superseded", "Superseded"
         DISCARDED = "discarded", "Discarded"
+        # Delivered, but the first sync after it still listed the value from before the edit.
+        NOT_KEPT = "not_kept", "Not kept by BotPenguin"
 
     OPEN_STATES = (State.PENDING, State.FAILED)
 
@@ -283,6 +288,9 @@ class LeadChange(models.Model):
     last_error = models.TextField(blank=True)
     last_http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a sync compared the delivered edit with BotPenguin"
+    )
     base_version = models.PositiveIntegerField(
         null=True, blank=True, help_text="The lead version the person's form was based on"
     )
