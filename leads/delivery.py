@@ -123,22 +123,42 @@ def _drop_lease(lead_id: int, owner: str) -> None:
 
 
 def change_state_values(lead_id: int) -> dict:
-    """The lead's pending fields and badge, from its open changes (one query)."""
-    open_changes = list(
-        LeadChange.objects.filter(lead_id=lead_id, state__in=LeadChange.OPEN_STATES).values_list(
-            "state", "after"
-        )
+    """The lead's pending fields and badge, from its open changes (one query; a second only
+    for a lead with an edit BotPenguin did not keep, whose mark lasts until an edit is
+    delivered after it)."""
+    rows = list(
+        LeadChange.objects.filter(
+            lead_id=lead_id, state__in=(*LeadChange.OPEN_STATES, LeadChange.State.NOT_KEPT)
+        ).values_list("state", "after", "verified_at")
     )
+    open_changes = [(state, after) for state, after, _at in rows if state in LeadChange.OPEN_STATES]
     fields = sorted({name for _state, after in open_changes for name in after})
     states = {state for state, _after in open_changes}
     badge = "failed" if LeadChange.State.FAILED in states else ("pending" if states else "")
+    not_kept = [at for state, _after, at in rows if state == LeadChange.State.NOT_KEPT and at]
+    if not badge and not_kept and not _delivered_since(lead_id, max(not_kept)):
+        badge = LeadChange.State.NOT_KEPT
     return {"pending_fields": fields, "change_state": badge}
 
 
-def refresh_change_state(lead_id: int, *, release: str | None = None) -> None:
+def _delivered_since(lead_id: int, moment: datetime) -> bool:
+    return LeadChange.objects.filter(
+        lead_id=lead_id,
+        state__in=(LeadChange.State.DELIVERED, LeadChange.State.SUPERSEDED),
+        delivered_at__gt=moment,
+    ).exists()
+
+
+def refresh_change_state(
+    lead_id: int, *, release: str | None = None, delivered: bool = False
+) -> None:
     """Recompute the lead's pending fields and badge from its open changes (one query + update);
-    with `release`, that owner's delivery lease is given back in the same UPDATE."""
+    with `release`, that owner's delivery lease is given back in the same UPDATE. `delivered`:
+    an edit was just delivered, so the stored hash is reset and the next sync that lists the
+    chat rewrites the mirror with BotPenguin's values and checks the edit was kept."""
     values = change_state_values(lead_id)
+    if delivered:
+        values["raw_hash"] = ""
     if release is not None:
         mine = Q(delivery_lease_owner=release)
         values.update(
@@ -182,11 +202,11 @@ class _Lease:
     owner: str
     released: bool = False
 
-    def drop(self) -> None:
+    def drop(self, *, delivered: bool = False) -> None:
         """Refresh the lead's pending fields and badge and give the lease back, in one UPDATE
         inside the caller's bookkeeping transaction (one commit less); should that transaction
         roll back, deliver_lead() still releases it."""
-        refresh_change_state(self.lead_id, release=self.owner)
+        refresh_change_state(self.lead_id, release=self.owner, delivered=delivered)
         transaction.on_commit(lambda: setattr(self, "released", True))
 
 
@@ -239,7 +259,7 @@ def _deliver_claimed(
                 body=body,
             )
             later_fields |= own
-        lease.drop()
+        lease.drop(delivered=True)
     logger.info("Delivered %d change(s) of lead %s in one PUT", len(changes), lead_id)
     return Outcome(lead_id, "delivered", change_ids=ids)
 
