@@ -10,7 +10,12 @@ write. Then:
 * a new or changed chat is upserted, its `version` one up when it changed; fields with an
   undelivered edit (`pending_fields` while `change_state` is pending or failed) keep the edited
   value until the edit is delivered;
-* a row's LeadTag rows are written again only when its tags changed.
+* a row's LeadTag rows are written again only when its tags changed;
+* a row whose hash a delivered edit reset (leads.delivery) is rewritten with BotPenguin's values,
+  and its delivered edits are checked once: a field BotPenguin still lists with the value from
+  before the edit marks the edit `not_kept` and the lead's badge too. Only those rows cost a
+  query. An edit delivered after the sync started may postdate the listing: its values are kept
+  and the hash stays reset, so the next sync checks it.
 
 One write path per database: SQLite takes multi-row INSERTs (… ON CONFLICT … RETURNING for the
 leads), PostgreSQL takes COPY (for the leads into a temporary table, then one INSERT … SELECT …
@@ -30,8 +35,9 @@ from typing import Any, NamedTuple
 
 import orjson
 from django.db import connection, models, transaction
+from django.utils import timezone
 
-from leads.models import EDITABLE_FIELDS, Lead, LeadTag, tag_rows
+from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, tag_rows
 from leads.selectors import counting
 from leads.sync.rows import Row
 
@@ -41,6 +47,7 @@ BATCH_SIZE = {"sqlite": 500, "postgresql": 500}
 SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement; an older build 999
 IN_CHUNK = 500  # values per IN (…) list, well under any SQLite build's parameter limit
 HELD_STATES = ("pending", "failed")
+NOT_KEPT_MESSAGE = "BotPenguin did not keep this edit"
 
 # Fields a sync writes over an existing row (besides the keys, bot_id and uuid).
 SYNCED_FIELDS = (
@@ -120,6 +127,7 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
     existing = _lock_existing(columns.bot_id, [row.uuid for row in rows])
     held = _held_values(existing)
+    check = Reconciliation(existing, columns.sync_time)
     changed: list[Row] = []
     unchanged_ids: list[int] = []
     for row in rows:
@@ -127,8 +135,10 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
         if known is not None and (known.raw_hash == row.raw_hash or _other_kind_newer(known, row)):
             unchanged_ids.append(known.id)
         else:
+            check.row(known, row, held.get(row.uuid, {}))
             row.fields.update(held.get(row.uuid, ()))
             changed.append(row)
+    check.record()
     if changed:
         ids = _upsert(columns, changed)
         _write_tags(changed, existing, ids)
@@ -178,6 +188,62 @@ def _held_values(existing: dict[str, Known]) -> dict[str, dict]:
             for lead in leads
         )
     return held
+
+
+class Reconciliation:
+    """The delivered edits of a batch's rows whose hash a delivery reset, checked against what
+    BotPenguin lists (see the module's docstring)."""
+
+    def __init__(self, existing: dict[str, Known], sync_time: datetime):
+        self.sync_time = sync_time
+        self.changes: dict[int, list[LeadChange]] = {}
+        self.verified: list[int] = []
+        self.not_kept: list[int] = []
+        self.not_kept_leads: list[int] = []
+        reset = [known.id for known in existing.values() if known.raw_hash == ""]
+        for ids in chunks(reset):
+            unverified = LeadChange.objects.filter(
+                lead_id__in=ids, state=LeadChange.State.DELIVERED, verified_at__isnull=True
+            ).only("lead_id", "before", "after", "delivered_at")
+            for change in unverified.order_by("-id"):
+                self.changes.setdefault(change.lead_id, []).append(change)
+
+    def row(self, known: Known | None, row: Row, held: dict) -> None:
+        """Check the lead's delivered edits (newest first, each on the fields no newer edit
+        or pending one owns) against the listed row, before held values go into it."""
+        changes = self.changes.get(known.id, ()) if known is not None else ()
+        owned = set(held)
+        kept = True
+        for change in changes:
+            fields = [name for name in change.after if name not in owned]
+            owned.update(change.after)
+            if change.delivered_at is not None and change.delivered_at > self.sync_time:
+                # The listing may predate this PUT: keep its values, look again next sync.
+                row.fields.update((name, change.after[name]) for name in fields)
+                row.raw_hash = ""
+                continue
+            lost = any(
+                row.fields.get(name) == change.before.get(name)
+                and row.fields.get(name) != change.after[name]
+                for name in fields
+            )
+            (self.not_kept if lost else self.verified).append(change.pk)
+            kept = kept and not lost
+        if not kept and known.change_state not in HELD_STATES:
+            self.not_kept_leads.append(known.id)
+
+    def record(self) -> None:
+        if not (self.verified or self.not_kept):
+            return
+        now = timezone.now()
+        for ids in chunks(self.verified):
+            LeadChange.objects.filter(pk__in=ids).update(verified_at=now)
+        for ids in chunks(self.not_kept):
+            LeadChange.objects.filter(pk__in=ids).update(
+                state=LeadChange.State.NOT_KEPT, verified_at=now, last_error=NOT_KEPT_MESSAGE
+            )
+        for ids in chunks(self.not_kept_leads):
+            Lead.objects.filter(pk__in=ids).update(change_state=LeadChange.State.NOT_KEPT)
 
 
 def _upsert(columns: LeadColumns, rows: list[Row]) -> dict[str, int]:

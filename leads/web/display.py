@@ -28,6 +28,11 @@ CHANGE_BADGES = {
         "BotPenguin refused an edit: open the lead to retry or discard it",
         "Failed",
     ),
+    "not_kept": (
+        "secondary",
+        "BotPenguin accepted an edit but did not keep it: see the lead's history",
+        "Not kept",
+    ),
 }
 
 
