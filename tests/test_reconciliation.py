@@ -3,12 +3,17 @@ nothing shows; accepted but not kept (the PUT answered 200, BotPenguin still lis
 value), the mirror shows BotPenguin's value and the lead and its history say so. Against the
 sandbox over HTTP, on SQLite and PostgreSQL."""
 
+from datetime import timedelta
+
 import pytest
 import requests
+from django.db import transaction
 
 from leads import services
 from leads.models import Lead, LeadChange
+from leads.sync.rows import build_page
 from leads.sync.run import sync_leads
+from leads.sync.writer import LeadColumns, write_batch
 from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN, fill
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -134,3 +139,48 @@ def test_the_mark_clears_when_the_next_edit_is_delivered(botpenguin, mirrored, u
     )  # history keeps it
     sync_leads(full=True)
     assert Lead.objects.get(pk=mirrored.pk).change_state == ""
+
+
+def test_a_listing_older_than_the_delivery_keeps_the_edit_for_the_next_sync(
+    botpenguin, mirrored, user
+):
+    """A sync that started before the PUT may have read the page before it: the edit's values stay
+    and the check waits for the next sync."""
+    botpenguin.sandbox.ignore_puts = True
+    change = edit_status(mirrored, user)
+    chat = requests.get(
+        f"{botpenguin.url}/_sandbox/chats/{mirrored.uuid}",
+        headers={"x-bot-token": SANDBOX_TOKEN},
+        timeout=5,
+    ).json()
+    started = change.delivered_at - timedelta(seconds=30)
+    columns = LeadColumns(bot_id=BOT_ID, customer_id=CUSTOMER_ID, sync_time=started)
+
+    with transaction.atomic():
+        write_batch(columns, build_page([chat], is_lead=True).rows)
+
+    lead = Lead.objects.get(pk=mirrored.pk)
+    change.refresh_from_db()
+    assert (lead.status, lead.change_state) == ("CLOSED", "")
+    assert (change.state, change.verified_at) == (LeadChange.State.DELIVERED, None)
+    sync_leads(full=True)
+    lead = Lead.objects.get(pk=mirrored.pk)
+    assert (lead.status, lead.change_state) == ("OPEN", "not_kept")
+
+
+def test_a_field_with_a_newer_pending_edit_is_not_judged(botpenguin, mirrored, user):
+    botpenguin.sandbox.ignore_puts = True
+    first = edit_status(mirrored, user)
+    botpenguin.sandbox.ignore_puts = False
+    botpenguin.sandbox.fail_puts = True
+    second = services.lead_set_status(
+        lead=Lead.objects.get(pk=mirrored.pk), status="REVIEW", user=user
+    )
+    assert second.state == LeadChange.State.PENDING
+
+    sync_leads(full=True)
+
+    lead = Lead.objects.get(pk=mirrored.pk)
+    first.refresh_from_db()
+    assert (lead.status, lead.change_state) == ("REVIEW", "pending")
+    assert first.state == LeadChange.State.DELIVERED and first.verified_at is not None
