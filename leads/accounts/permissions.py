@@ -66,10 +66,6 @@ def require(user, perm: str) -> None:
         raise PermissionDenied(DENIED.get(perm, "You may not do that."))
 
 
-def can_triage(user) -> bool:
-    return has(user, TRIAGE)
-
-
 def can_edit_contact(user) -> bool:
     """Contact fields, picture, agent and attributes."""
     return has(user, EDIT_CONTACT)

@@ -17,7 +17,6 @@ from leads.accounts.permissions import (
     VIEW,
     can_edit_contact,
     can_resolve_changes,
-    can_triage,
     can_view_raw,
     permission_required,
 )
@@ -82,7 +81,6 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "next_url": reverse("leads:detail", args=[following]) + suffix if following else "",
         "notes": list(reversed(lead.notes)),
         "can_edit_contact": editable,
-        "can_triage": can_triage(request.user),
         "can_resolve": can_resolve_changes(request.user),
         "raw_json": json.dumps(lead.raw, indent=2, ensure_ascii=False)
         if can_view_raw(request.user)
