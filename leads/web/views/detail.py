@@ -5,6 +5,7 @@ the error next to the field (or at the top of the form for an API refusal) and t
 import json
 
 from django.contrib import messages
+from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -44,17 +45,6 @@ def _detail_url(request: HttpRequest, lead: Lead) -> str:
     return f"{url}?{query}" if query else url
 
 
-def _contact_initial(lead: Lead) -> dict:
-    return {
-        "name": lead.name,
-        "email": lead.email,
-        "dial_code": lead.dial_code,
-        "phone": lead.phone,
-        "picture": lead.picture,
-        "agent_id": lead.agent_id,
-    }
-
-
 def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> HttpResponse:
     query = (
         request.POST.get("query", "")
@@ -89,7 +79,8 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
         "note_form": forms.get("note_form") or NoteForm(),
         "tag_form": forms.get("tag_form") or AddTagForm(),
-        "contact_form": forms.get("contact_form") or ContactForm(initial=_contact_initial(lead)),
+        "contact_form": forms.get("contact_form")
+        or ContactForm(initial=model_to_dict(lead, fields=ContactForm.base_fields)),
         "attribute_formset": forms.get("attribute_formset")
         or AttributeFormSet(initial=lead.attributes, prefix="attr"),
         "api_error": forms.get("api_error", {}),
@@ -213,17 +204,12 @@ def edit_contact(request: HttpRequest, uuid: str) -> HttpResponse:
     formset = AttributeFormSet(request.POST, prefix="attr")
     if not (form.is_valid() & formset.is_valid()):
         return _render(request, lead, 400, contact_form=form, attribute_formset=formset)
-    data = form.cleaned_data
     try:
+        # The form's fields are the service's contact arguments, by the same names.
         change = services.lead_update_contact(
             lead=lead,
             user=request.user,
-            name=data["name"],
-            email=data["email"],
-            phone=data["phone"],
-            dial_code=data["dial_code"],
-            picture=data["picture"],
-            agent_id=data["agent_id"],
+            **form.cleaned_data,
             attributes=formset.attributes(),
             base_version=_version(request),
         )
