@@ -46,7 +46,6 @@ from leads.sync.rows import Row
 BATCH_SIZE = {"sqlite": 500, "postgresql": 500}
 SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement; an older build 999
 IN_CHUNK = 500  # values per IN (…) list, well under any SQLite build's parameter limit
-HELD_STATES = ("pending", "failed")
 NOT_KEPT_MESSAGE = "BotPenguin did not keep this edit"
 
 # Fields a sync writes over an existing row (besides the keys, bot_id and uuid).
@@ -179,7 +178,9 @@ def _lock_existing(bot_id: str, uuids: list[str]) -> dict[str, Known]:
 
 def _held_values(existing: dict[str, Known]) -> dict[str, dict]:
     """{uuid: {field: edited value}} for the rows with undelivered edits."""
-    held_ids = [known.id for known in existing.values() if known.change_state in HELD_STATES]
+    held_ids = [
+        known.id for known in existing.values() if known.change_state in LeadChange.OPEN_STATES
+    ]
     held = {}
     for ids in chunks(held_ids):
         leads = Lead.objects.filter(pk__in=ids).only("uuid", "pending_fields", *EDITABLE_FIELDS)
@@ -229,7 +230,7 @@ class Reconciliation:
             )
             (self.not_kept if lost else self.verified).append(change.pk)
             kept = kept and not lost
-        if not kept and known.change_state not in HELD_STATES:
+        if not kept and known.change_state not in LeadChange.OPEN_STATES:
             self.not_kept_leads.append(known.id)
 
     def record(self) -> None:
