@@ -3,7 +3,8 @@
 import pytest
 
 from leads.botpenguin.sandbox.server import Sandbox
-from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN
+from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN, point_settings_at
+from tests.hostile import HostileServer, listing
 
 
 @pytest.fixture(autouse=True)
@@ -30,14 +31,28 @@ def sandbox():
 @pytest.fixture
 def botpenguin(settings, sandbox):
     """Django settings pointing at the test sandbox; yields the running sandbox."""
-    settings.BOTPENGUIN_API_URL = sandbox.url
-    settings.BOTPENGUIN_API_TOKEN = SANDBOX_TOKEN
-    settings.BOTPENGUIN_BOT_ID = BOT_ID
-    settings.BOTPENGUIN_CUSTOMER_ID = CUSTOMER_ID
-    settings.BOTPENGUIN_READ_TIMEOUT = 5
-    settings.BOTPENGUIN_EDIT_TIMEOUT = 2
-    settings.BOTPENGUIN_RETRY_BACKOFF = 0
+    point_settings_at(settings, sandbox.url, SANDBOX_TOKEN)
     return sandbox
+
+
+HOSTILE_TOKEN = "tok-HOSTILE-SYNC"
+
+
+@pytest.fixture
+def serve(settings):
+    """serve(pages) starts a hostile server (tests/hostile.py) listing `pages` ({type: [page,
+    …]}) and points the settings at it, with no retries."""
+    servers = []
+
+    def start(pages: dict, **kwargs) -> HostileServer:
+        server = HostileServer(listing(pages, **kwargs)).__enter__()
+        servers.append(server)
+        point_settings_at(settings, server.url, HOSTILE_TOKEN, retries=0)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__()
 
 
 def _with_role(user, role: str):

@@ -220,3 +220,34 @@ def child_env(sandbox, **extra) -> dict:
 def manage(*args) -> list[str]:
     """A manage.py command line for subprocess."""
     return [sys.executable, str(ROOT / "manage.py"), *args]
+
+
+def point_settings_at(settings, url: str, token: str, **overrides) -> None:
+    """Django settings pointing the BotPenguin client at `url` (the test bot's ids), with short
+    timeouts and no retry pauses; `overrides`: more BOTPENGUIN_* settings by their short name."""
+    settings.BOTPENGUIN_API_URL = url
+    settings.BOTPENGUIN_API_TOKEN = token
+    settings.BOTPENGUIN_BOT_ID = BOT_ID
+    settings.BOTPENGUIN_CUSTOMER_ID = CUSTOMER_ID
+    settings.BOTPENGUIN_READ_TIMEOUT = 5
+    settings.BOTPENGUIN_EDIT_TIMEOUT = 2
+    settings.BOTPENGUIN_RETRY_BACKOFF = 0
+    for name, value in overrides.items():
+        setattr(settings, f"BOTPENGUIN_{name.upper()}", value)
+
+
+def mirrored_uuids() -> set[str]:
+    return set(Lead.objects.values_list("uuid", flat=True))
+
+
+def assert_sync_failed_with_one_line(excinfo, reason: str):
+    """The sync raised one line holding `reason`, recorded it on its run (returned) and released
+    the sync lease."""
+    from leads.models import SyncLease, SyncRun
+
+    message = str(excinfo.value)
+    assert reason in message and "\n" not in message and "Traceback" not in message
+    run = SyncRun.objects.order_by("-started_at", "-id").first()
+    assert run.state == "failed" and run.error == message.removeprefix("Sync failed: ")
+    assert not SyncLease.objects.filter(owner__gt="").exists()  # released
+    return run

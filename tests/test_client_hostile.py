@@ -14,7 +14,7 @@ from leads.botpenguin.errors import MalformedResponse, Redirected, Unavailable
 from leads.config import get_client
 from leads.models import Lead, LeadChange
 from leads.services.edits import EditFailed
-from tests.factories import BOT_ID, CUSTOMER_ID, make_lead
+from tests.factories import make_lead, point_settings_at
 from tests.hostile import Answer, HostileServer, gzip_bomb, ok
 
 TOKEN = "tok-HOSTILE-456"
@@ -96,11 +96,7 @@ def test_a_redirect_names_only_the_host_and_never_the_token(server):
 @pytest.fixture
 def edits_go_to(settings):
     def point(url: str):
-        settings.BOTPENGUIN_API_URL = url
-        settings.BOTPENGUIN_API_TOKEN = TOKEN
-        settings.BOTPENGUIN_BOT_ID = BOT_ID
-        settings.BOTPENGUIN_CUSTOMER_ID = CUSTOMER_ID
-        settings.BOTPENGUIN_EDIT_TIMEOUT = 2
+        point_settings_at(settings, url, TOKEN)
 
     return point
 

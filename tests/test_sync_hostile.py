@@ -11,42 +11,19 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from leads.botpenguin.records import MAX_DEPTH
-from leads.models import Lead, SyncLease, SyncRun
+from leads.models import Lead
 from leads.sync.errors import SyncError
 from leads.sync.run import sync_leads
-from tests.factories import BOT_ID, CUSTOMER_ID, ScriptedClient, iso_ms, make_chat
-from tests.hostile import HostileServer, listing, listing_body
+from tests.factories import (
+    ScriptedClient,
+    assert_sync_failed_with_one_line,
+    iso_ms,
+    make_chat,
+    mirrored_uuids,
+)
+from tests.hostile import listing_body
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-
-TOKEN = "tok-HOSTILE-SYNC"
-
-
-@pytest.fixture
-def serve(settings):
-    yield from serving(settings)
-
-
-def serving(settings):
-    """The `serve` fixture: serve(pages) starts a hostile server listing `pages` ({type: [page,
-    …]}) and points the settings at it."""
-    servers = []
-
-    def start(pages: dict, **kwargs) -> HostileServer:
-        server = HostileServer(listing(pages, **kwargs)).__enter__()
-        servers.append(server)
-        settings.BOTPENGUIN_API_URL = server.url
-        settings.BOTPENGUIN_API_TOKEN = TOKEN
-        settings.BOTPENGUIN_BOT_ID = BOT_ID
-        settings.BOTPENGUIN_CUSTOMER_ID = CUSTOMER_ID
-        settings.BOTPENGUIN_READ_TIMEOUT = 5
-        settings.BOTPENGUIN_RETRIES = 0
-        settings.BOTPENGUIN_RETRY_BACKOFF = 0
-        return server
-
-    yield start
-    for server in servers:
-        server.__exit__()
 
 
 def nested(levels: int) -> str:
@@ -59,19 +36,6 @@ def deep_chat(n: int, depth: int) -> bytes:
     chat = make_chat(n)
     chat["profile"]["userDetails"]["deep"] = "PLACEHOLDER"  # level 4 onwards
     return json.dumps(chat).replace('"PLACEHOLDER"', nested(depth - 3)).encode()
-
-
-def mirrored() -> set[str]:
-    return set(Lead.objects.values_list("uuid", flat=True))
-
-
-def assert_failed_with_one_line(excinfo, reason: str) -> SyncRun:
-    message = str(excinfo.value)
-    assert reason in message and "\n" not in message and "Traceback" not in message
-    run = SyncRun.objects.order_by("-started_at", "-id").first()
-    assert run.state == "failed" and run.error == message.removeprefix("Sync failed: ")
-    assert not SyncLease.objects.filter(owner__gt="").exists()  # released
-    return run
 
 
 # --- item 3: lone surrogates -----------------------------------------------------------------
@@ -89,7 +53,7 @@ SURROGATE_CHAT = {
 
 def check_surrogates_repaired() -> None:
     good, repaired = make_chat(1)["uuid"], SURROGATE_CHAT["uuid"]
-    assert mirrored() == {good, repaired, make_chat(3)["uuid"]}
+    assert mirrored_uuids() == {good, repaired, make_chat(3)["uuid"]}
     lead = Lead.objects.get(uuid=repaired)
     assert lead.name == "Zo\ufffd" and lead.tags == ["hot\ufffd"]
     assert lead.last_message_text == "cut inside an emoji \ufffd"
@@ -131,7 +95,7 @@ def test_a_chat_nested_past_the_limit_is_skipped_and_counted_and_its_page_kept(s
     run = sync_leads(kinds=["lead"])
 
     assert (run.state, run.created, run.skipped) == ("succeeded", 2, 2)
-    assert mirrored() == {make_chat(1)["uuid"], make_chat(4)["uuid"]}
+    assert mirrored_uuids() == {make_chat(1)["uuid"], make_chat(4)["uuid"]}
     reasons = [r.getMessage() for r in caplog.records if "Skipped a chat" in r.getMessage()]
     assert reasons == [f"Skipped a chat: nested deeper than {MAX_DEPTH} levels"] * 2
 
@@ -162,7 +126,7 @@ def test_a_page_nested_deeper_than_any_decoder_reads_fails_the_sync_in_one_line(
     with pytest.raises(CommandError) as excinfo:
         call_command("sync_leads", "--type", "lead", "--no-progress")
 
-    assert_failed_with_one_line(excinfo, "Sync failed: the answer to GET is not JSON")
+    assert_sync_failed_with_one_line(excinfo, "Sync failed: the answer to GET is not JSON")
 
 
 # --- item 9: uuids, both kinds, page sizes ------------------------------------------------------
@@ -218,7 +182,7 @@ def test_a_page_of_any_size_is_written_under_the_sqlite_parameter_limit(serve):
 
     assert (run.state, run.created, run.skipped) == ("succeeded", 1300, 0)
     assert (again.state, again.unchanged, again.marked_missing) == ("succeeded", 1300, 0)
-    assert len(mirrored()) == 1300
+    assert len(mirrored_uuids()) == 1300
 
 
 def test_a_failing_sync_through_the_api_never_shows_a_traceback(serve):
@@ -226,4 +190,4 @@ def test_a_failing_sync_through_the_api_never_shows_a_traceback(serve):
     serve({"lead": [listing_body(b"[" * 2000 + b"]" * 2000)]})
     with pytest.raises(SyncError) as excinfo:
         sync_leads(kinds=["lead"])
-    assert_failed_with_one_line(excinfo, "not JSON")
+    assert_sync_failed_with_one_line(excinfo, "not JSON")

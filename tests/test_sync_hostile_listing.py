@@ -11,16 +11,10 @@ from django.core.management import CommandError, call_command
 
 from leads.models import Lead
 from leads.sync.run import last_mark, sync_leads
-from tests.factories import make_chat
+from tests.factories import assert_sync_failed_with_one_line, make_chat, mirrored_uuids
 from tests.hostile import ok
-from tests.test_sync_hostile import assert_failed_with_one_line, mirrored, serving
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-
-
-@pytest.fixture
-def serve(settings):
-    yield from serving(settings)
 
 
 PAGE = 20
@@ -52,13 +46,13 @@ def test_a_listing_that_never_ends_stops_at_sync_max_pages(serve, settings):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert time.monotonic() - started < 30 and peak < 50 * 1024 * 1024
-    run = assert_failed_with_one_line(
+    run = assert_sync_failed_with_one_line(
         excinfo, "Sync failed: the lead listing did not end within 30 pages (SYNC_MAX_PAGES)"
     )
     assert run.pages == 30 and run.marks == {}
     assert last_mark("lead") == mark
     assert Lead.objects.filter(missing_since__isnull=False).count() == 0
-    assert len(mirrored()) == 1 + 30 * PAGE  # the pages read are kept
+    assert len(mirrored_uuids()) == 1 + 30 * PAGE  # the pages read are kept
     asked = {int(seen.query["page"][0]) for seen in server.requests}
     assert max(asked) <= 30 + 32 + 16  # the pages asked for ahead are bounded too
 
@@ -71,14 +65,14 @@ def test_a_server_that_ignores_the_page_number_fails_at_the_first_repeat(serve):
     with pytest.raises(CommandError) as excinfo:
         call_command("sync_leads", "--type", "lead", "--full", "--no-progress")
 
-    run = assert_failed_with_one_line(
+    run = assert_sync_failed_with_one_line(
         excinfo,
         "Sync failed: page 2 of the lead listing repeats page 1 exactly "
         "(BotPenguin ignored the page number)",
     )
     assert run.marks == {} and last_mark("lead") == mark
     assert Lead.objects.filter(missing_since__isnull=False).count() == 0
-    assert mirrored() == {make_chat(10**6)["uuid"]} | {chat["uuid"] for chat in same}
+    assert mirrored_uuids() == {make_chat(10**6)["uuid"]} | {chat["uuid"] for chat in same}
     assert len(server.requests) < 40
 
 
