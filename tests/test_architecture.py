@@ -219,3 +219,15 @@ def test_no_formatter_opt_outs():
         if FORMATTER_OPT_OUT in path.read_text(encoding="utf-8")
     ]
     assert marked == []
+
+
+def test_no_test_module_imports_another():
+    """Shared helpers live in conftest.py, factories.py or hostile.py, never in a test module."""
+    tests = Path(__file__).resolve().parent
+    reaching = [
+        str(path.relative_to(ROOT))
+        for path in python_files(tests)
+        for node in ast.walk(parse(path))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests.test_")
+    ]
+    assert reaching == []
