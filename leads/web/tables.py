@@ -168,13 +168,17 @@ class ChangeTable(tables.Table):
         attrs = {"class": "table table-sm table-hover align-middle", "id": "change-table"}
         empty_text = "No edits match."
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.detail_url = lead_url("leads:detail")
+
     def render_created_at(self, value) -> str:
         return when(value)
 
     def render_lead(self, record: LeadChange) -> str:
         return format_html(
             '<a href="{}">{}</a>',
-            reverse("leads:detail", args=[record.lead.uuid]),
+            self.detail_url(record.lead.uuid),
             Truncator(str(record.lead)).chars(40),
         )
 
