@@ -21,7 +21,8 @@ from leads.accounts.permissions import (
     can_view_raw,
     permission_required,
 )
-from leads.models import Lead, LeadChange, Status
+from leads.botpenguin.records import STATUS_LABELS
+from leads.models import Lead, LeadChange
 from leads.selectors import lists as list_queries
 from leads.web.forms import (
     AddTagForm,
@@ -102,7 +103,7 @@ def _conflict_rows(conflict) -> list[tuple[str, object, object]]:
 
 def _show(name: str, value) -> str:
     if name == "status":
-        return Status(value).label if value in Status.values else "—"
+        return STATUS_LABELS.get(value, "—")
     if isinstance(value, list):
         return ", ".join(
             f"{v.get('key')}={v.get('value')}" if isinstance(v, dict) else str(v) for v in value
