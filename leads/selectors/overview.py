@@ -71,7 +71,7 @@ def health() -> dict:
             .values_list("created_at", flat=True)
             .first()
         )
-        last = SyncRun.objects.order_by("-started_at", "-id").first()
+        last = last_sync()
         beat = Heartbeat.objects.filter(name="worker").values_list("at", flat=True).first()
     except DatabaseError as e:
         return {"database": "unreachable", "error": e.__class__.__name__}
