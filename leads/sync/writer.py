@@ -134,8 +134,10 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
         if known is not None and (known.raw_hash == row.raw_hash or _other_kind_newer(known, row)):
             unchanged_ids.append(known.id)
         else:
-            check.row(known, row, held.get(row.uuid, {}))
-            row.fields.update(held.get(row.uuid, ()))
+            edited = held.get(row.uuid, {})
+            if known is not None and known.id in check.changes:
+                check.row(known, row, edited)
+            row.fields.update(edited)
             changed.append(row)
     check.record()
     if changed:
@@ -209,13 +211,13 @@ class Reconciliation:
             for change in unverified.order_by("-id"):
                 self.changes.setdefault(change.lead_id, []).append(change)
 
-    def row(self, known: Known | None, row: Row, held: dict) -> None:
+    def row(self, known: Known, row: Row, held: dict) -> None:
         """Check the lead's delivered edits (newest first, each on the fields no newer edit
-        or pending one owns) against the listed row, before held values go into it."""
-        changes = self.changes.get(known.id, ()) if known is not None else ()
+        or pending one owns) against the listed row, before held values go into it. Called only
+        for a lead in `changes`: the others, nearly every row, cost nothing."""
         owned = set(held)
         kept = True
-        for change in changes:
+        for change in self.changes[known.id]:
             fields = [name for name in change.after if name not in owned]
             owned.update(change.after)
             if change.delivered_at is not None and change.delivered_at > self.sync_time:
