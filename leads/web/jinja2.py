@@ -3,19 +3,12 @@ for Django's own Jinja2 backend (settings.TEMPLATES)."""
 
 from collections.abc import Callable
 
-from django.templatetags.static import static
-from django.urls import reverse
 from django_tables2.templatetags.django_tables2 import table_page_range
 from jinja2 import Environment, StrictUndefined
 
 from leads.botpenguin.safety import safe_http_url
 from leads.models import initials_of, phone_text
 from leads.web.display import change_badge, clip, status_badge, status_options, when
-
-
-def url(name: str, *args, **kwargs) -> str:
-    """{{ url("leads:detail", uuid) }}: Django's reverse()."""
-    return reverse(name, args=args, kwargs=kwargs)
 
 
 def initials(name: str, email: str) -> str:
@@ -38,7 +31,6 @@ def environment(**options) -> Environment:
     # Escaping is never turned off; a misspelt variable fails instead of rendering as nothing.
     options.pop("autoescape", None)
     env = Environment(autoescape=True, **{**options, "undefined": StrictUndefined})
-    env.globals.update(url=url, static=static)
     # Filters rather than globals for what every row calls: Jinja2 calls a filter directly.
     env.filters.update(
         when=when,
