@@ -179,6 +179,7 @@ def _sync_leased(
     sync_time = timezone.now()
     own_client = client is None
     marked = 0
+    previous = last_marks(kinds)  # where each listing stops, and the marks a run keeps
     try:
         account = get_account()
         if own_client:
@@ -186,7 +187,7 @@ def _sync_leased(
         job = _Job(client, account.bot_id, account.customer_id, sync_time, run, lease, progress)
         with deferred_checkpoints():
             for kind in kinds:
-                mark = None if full else last_mark(kind)
+                mark = None if full else previous.get(kind)
                 _sync_kind(job, kind, counts, mark=mark, concurrency=concurrency)
             if full:
                 marked = _catch_up_and_mark_missing(job, kinds, counts)
@@ -200,8 +201,8 @@ def _sync_leased(
     # Keep the previous marks for kinds this run saw no dated chat of.
     marks = dict(counts.marks)
     for kind in kinds:
-        if kind not in marks and (previous := last_mark(kind)):
-            marks[kind] = previous.isoformat()
+        if kind not in marks and kind in previous:
+            marks[kind] = previous[kind].isoformat()
     _finish(run, counts, marks=marks, marked_missing=marked)
     logger.info("Sync %s: %s", run.pk, run.summary())
     db_statistics.refresh_after_sync(created=counts.created)
@@ -354,11 +355,18 @@ def _write_progress(run: SyncRun, counts: Counts) -> None:
 
 def last_mark(kind: str) -> datetime | None:
     """The newest updatedAt the last successful sync of `kind` saw."""
+    return last_marks((kind,)).get(kind)
+
+
+def last_marks(kinds: Iterable[str]) -> dict[str, datetime]:
+    """{kind: its last_mark} for the kinds that have one, in one query."""
+    found: dict[str, datetime] = {}
     runs = SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).only("marks")
     for run in runs.order_by("-started_at", "-id")[:20]:
-        if value := (run.marks or {}).get(kind):
-            return datetime.fromisoformat(value)
-    return None
+        for kind in kinds:
+            if kind not in found and (value := (run.marks or {}).get(kind)):
+                found[kind] = datetime.fromisoformat(value)
+    return found
 
 
 def _finish(
