@@ -256,3 +256,22 @@ def test_hand_made_urls_never_open_another_lead(agent_client, lookalikes, path, 
     else:
         assert response.status_code == 200
         assert shown_uuids(response.content.decode()) == [opens]
+
+
+def test_every_fixed_route_beside_the_lead_urls_is_spelled_out_by_the_converter():
+    """A lead whose uuid is a fixed route's name ("bulk") must not open that route: every fixed
+    path segment right under leads/ needs its place in converters.SPELLED_OUT."""
+    from django.urls import URLPattern, get_resolver
+
+    from leads.web.converters import SPELLED_OUT
+
+    fixed = set()
+    for pattern in get_resolver().url_patterns:
+        for inner in getattr(pattern, "url_patterns", [pattern]):
+            if not isinstance(inner, URLPattern):
+                continue
+            route = str(getattr(pattern, "pattern", "")) + str(inner.pattern)
+            if route.startswith("leads/") and "<" not in route.split("/")[1]:
+                fixed.add(route.split("/")[1])
+    assert fixed - {""} <= SPELLED_OUT
+    assert {"bulk", "tags"} <= fixed  # the check sees the routes it is for
