@@ -274,3 +274,40 @@ def test_a_list_row_is_the_row_an_inline_edit_renders(agent_client, botpenguin, 
     assert botpenguin.sandbox.puts() == []  # already Open: nothing to send
     assertHTMLEqual(response.content.decode(), listed)
     assert "Zoë &lt;b&gt;" in listed and "&lt;i&gt;" in listed and "x" * 79 + "…" in listed
+
+
+def test_a_row_changed_since_it_was_last_shown_is_shown_as_it_is_now(agent_client, settings):
+    """Rows are rendered once for the same values (tables.RENDERED_ROWS): a changed value, or
+    another time zone, shows at once."""
+    from leads.models import Lead
+
+    moment = datetime(2026, 10, 5, 23, 50, tzinfo=UTC)
+    lead = make_lead(1, name="Before", status="OPEN", remote_updated_at=moment)
+    (before,) = rows_of(agent_client.get("/leads/").content.decode())
+    assert "Before" in before and '<option value="OPEN" selected>' in before
+    Lead.objects.filter(pk=lead.pk).update(name="After", status="CLOSED")
+    (after,) = rows_of(agent_client.get("/leads/").content.decode())
+    assert "After" in after and "Before" not in after
+    assert '<option value="CLOSED" selected>' in after and "05 Oct 2026 23:50" in after
+    settings.TIME_ZONE = "Asia/Kolkata"
+    (elsewhere,) = rows_of(agent_client.get("/leads/").content.decode())
+    assert "06 Oct 2026 05:20" in elsewhere and "05 Oct 2026 23:50" not in elsewhere
+    (filtered,) = rows_of(agent_client.get("/leads/?status=CLOSED").content.decode())
+    assert "?status=CLOSED" in filtered  # its link keeps the list's filter
+
+
+def test_rendered_rows_are_bounded_and_made_once():
+    from leads.web.tables import RenderedCache
+
+    rendered = RenderedCache(2)
+    made = []
+
+    def render(key):
+        made.append(key)
+        return f"<tr>{key}</tr>"
+
+    for key in ("a", "b", "a", "c", "b"):
+        assert rendered.get_or_render((key,), lambda key=key: render(key)) == f"<tr>{key}</tr>"
+    # "a" was kept (used again before "c" came); "b" was dropped for "c", so made again.
+    assert made == ["a", "b", "c", "b"]
+    assert len(rendered.rendered) == 2
