@@ -84,6 +84,8 @@ def test_an_inactive_or_deleted_user_is_nobody(people):
     assert not agent.has_perm("leads.view_lead")  # a user object from elsewhere
     agent.delete()
     assert RoleBackend().get_user(agent.pk) is None
+    assert RoleBackend().get_user("not a number") is None  # a tampered session
+    assert RoleBackend().get_user(str(people[1].pk)).pk == people[1].pk  # as a session holds it
 
 
 def test_a_user_from_the_database_without_the_backend_still_has_their_permissions(user):

@@ -6,6 +6,7 @@ from functools import cache
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import Aggregate, OuterRef, QuerySet, Subquery, TextField
 
 
@@ -44,6 +45,16 @@ def users_with_permissions() -> QuerySet:
     )
 
 
+@cache
+def user_with_permissions_sql() -> str:
+    """users_with_permissions() for one user id (the only parameter), compiled once per process:
+    compiling the two subqueries costs as much as running them, on every request."""
+    sql, params = users_with_permissions().filter(pk=0).query.sql_with_params()
+    if list(params) != [0]:
+        raise ImproperlyConfigured(f"Expected the user id as the only parameter, not {params}")
+    return sql
+
+
 def split_names(*joined: str | None) -> frozenset[str]:
     return frozenset(name for text in joined if text for name in text.split(",") if name)
 
@@ -51,13 +62,17 @@ def split_names(*joined: str | None) -> frozenset[str]:
 class RoleBackend(ModelBackend):
     """Django's ModelBackend, but the signed-in user's permissions come in the same query as the
     user (every page checks a role), as `user.role_permissions`, so a role check costs no query
-    of its own."""
+    of its own. That query is compiled once per process (user_with_permissions_sql)."""
 
     def get_user(self, user_id):
         user_model = get_user_model()
         try:
-            user = users_with_permissions().get(pk=user_id)
-        except user_model.DoesNotExist:
+            user_id = user_model._meta.pk.to_python(user_id)
+        except ValidationError:
+            return None
+        users = user_model.objects.raw(user_with_permissions_sql(), [user_id])
+        user = next(iter(users), None)
+        if user is None:
             return None
         user.role_permissions = split_names(user.own_permission_names, user.group_permission_names)
         return user if self.user_can_authenticate(user) else None
