@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,20 @@ def configure_database() -> str:
     name = os.environ.get("BENCH_DB", "bench")
     os.environ["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / f'{name}.sqlite3'}"
     return "SQLite"
+
+
+def reference_ms() -> float:
+    """Median milliseconds of a fixed piece of pure Python (a million additions): how fast this
+    machine runs Python right now, to compare runs made on different days or machines (the
+    shared VM's speed varies by more than 2x)."""
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
 
 
 def main() -> None:
@@ -81,7 +97,8 @@ def main() -> None:
         print(
             f"\nBotPanel list vs Django admin changelist — {engine}, {args.leads:,} leads, "
             f"median of {args.requests} requests after 3 warm-ups, ours and the admin's taking turns, "
-            f"{os.cpu_count()} cores"
+            f"{os.cpu_count()} cores; reference (a million additions in Python) "
+            f"{reference_ms():.0f} ms"
         )
         print(
             f"{'case':<16}{'rows':>5}{'BotPanel ms':>13}{'queries':>9}{'admin ms':>10}{'queries':>9}{'ratio':>8}"
@@ -99,6 +116,7 @@ def main() -> None:
             f"{'status edit':<16}{'':>5}{edit['server_ms']:13.1f}   (server time; "
             f"{edit['total_ms']:.1f} ms with the PUT to the sandbox at zero latency)"
         )
+        print(f"reference after the list cases: {reference_ms():.0f} ms")
     if only == "list":
         return
     print(
