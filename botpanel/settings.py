@@ -258,8 +258,11 @@ TASKS = {
 }
 
 # --- BotPenguin --------------------------------------------------------------------------------
-# Read lazily by leads.config: a missing value gives one clear message naming the
-# variable when a sync or an edit is attempted, not at start-up.
+# The bots live in the database (leads.models.Bot, `addbot`). These settings, when the token is
+# set, define one more: the environment's bot, named BOTPENGUIN_BOT_NAME, created or updated on
+# migrate and whenever a sync or delivery starts (leads.bots.config). A missing value gives one
+# clear message naming the variable when that bot is synced or edited, not at start-up.
+BOTPENGUIN_BOT_NAME = env.str("BOTPENGUIN_BOT_NAME", default="BotPenguin")
 BOTPENGUIN_API_URL = env.str("BOTPENGUIN_API_URL", default="https://api.v7.botpenguin.com")
 BOTPENGUIN_API_TOKEN = env.str("BOTPENGUIN_API_TOKEN", default="")
 BOTPENGUIN_BOT_ID = env.str("BOTPENGUIN_BOT_ID", default="")
@@ -268,6 +271,11 @@ BOTPENGUIN_CONNECT_TIMEOUT = env.float("BOTPENGUIN_CONNECT_TIMEOUT", default=3.0
 BOTPENGUIN_READ_TIMEOUT = env.float("BOTPENGUIN_READ_TIMEOUT", default=15.0)
 BOTPENGUIN_RETRIES = env.int("BOTPENGUIN_RETRIES", default=3)
 BOTPENGUIN_RETRY_BACKOFF = env.float("BOTPENGUIN_RETRY_BACKOFF", default=0.5)
+# Fernet keys that encrypt the bots' API tokens at rest; several, comma-separated, to rotate (the
+# first encrypts, all decrypt; then `manage.py rotate_bot_tokens`). `make run` writes one into .env.
+BOTPANEL_ENCRYPTION_KEYS = env.list("BOTPANEL_ENCRYPTION_KEY", default=[])
+if TESTING and not BOTPANEL_ENCRYPTION_KEYS:
+    BOTPANEL_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWtleS1mb3ItYm90cGFuZWwtdGVzdHM="]  # noqa: S105
 # A larger answer (once decompressed) is refused, so a hostile server cannot exhaust memory.
 BOTPENGUIN_MAX_RESPONSE_MB = env.float("BOTPENGUIN_MAX_RESPONSE_MB", default=20.0)
 # An edit made by a person waits at most this long for BotPenguin before it is reported.

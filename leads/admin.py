@@ -90,8 +90,7 @@ class LeadAdmin(admin.ModelAdmin):
     show_full_result_count = False
     readonly_fields = (
         "uuid",
-        "bot_id",
-        "customer_id",
+        "bot",
         "remote_id",
         "is_lead",
         "notes",
@@ -128,7 +127,7 @@ class LeadAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        ("From BotPenguin (read-only)", {"fields": readonly_fields[2:]}),
+        ("From BotPenguin (read-only)", {"fields": readonly_fields[1:]}),
     )
 
     def get_form(self, request, obj=None, **kwargs):

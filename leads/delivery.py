@@ -30,7 +30,7 @@ from django.utils import timezone
 from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import AuthRejected, BotPenguinError
 from leads.botpenguin.records import build_put_body
-from leads.config import get_client
+from leads.bots.config import client_for, put_ids
 from leads.models import Lead, LeadChange
 
 logger = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ def _deliver_claimed(
 ) -> Outcome:
     changes = list(
         LeadChange.objects.filter(lead_id=lead_id, state__in=LeadChange.OPEN_STATES)
-        .select_related("lead")
+        .select_related("lead__bot")
         .order_by("id")
     )
     if not changes:
@@ -230,14 +230,13 @@ def _deliver_claimed(
     merged: dict = {}
     for change in changes:
         merged.update(change.after)
-    body = build_put_body(
-        uuid=lead.uuid, bot_id=lead.bot_id, customer_id=lead.customer_id, **merged
-    )
+    bot_id, customer_id = put_ids(lead.bot)
+    body = build_put_body(uuid=lead.uuid, bot_id=bot_id, customer_id=customer_id, **merged)
     ids = tuple(c.pk for c in changes)
     own_client = client is None
     try:
         if own_client:
-            client = get_client(read_timeout=settings.BOTPENGUIN_EDIT_TIMEOUT, retries=0)
+            client = client_for(lead.bot, read_timeout=settings.BOTPENGUIN_EDIT_TIMEOUT, retries=0)
         client.put_lead(body)
     except BotPenguinError as e:
         return _record_failure(lead_id, changes, e, lease)

@@ -7,7 +7,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from leads.models import Lead, LeadTag
+from leads.models import Bot, Lead, LeadTag
 from leads.selectors.counting import bump_mirror_version
 
 SANDBOX_TOKEN = "sandbox-test-token-5f2c"  # distinctive, so tests can scan pages and logs for it
@@ -16,11 +16,24 @@ CUSTOMER_ID = "test-customer"
 BASE = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 
 
+def env_bot() -> Bot:
+    """The bot the tests' settings define (point_settings_at): the environment's bot."""
+    bot, _ = Bot.objects.get_or_create(
+        from_environment=True,
+        defaults={
+            "name": "BotPenguin",
+            "api_url": "http://127.0.0.1:9",
+            "remote_bot_id": BOT_ID,
+            "customer_id": CUSTOMER_ID,
+        },
+    )
+    return bot
+
+
 def make_lead(n: int = 0, *, sandbox=None, **fields) -> Lead:
-    """A lead whose updated time grows with n; also stored in the sandbox when one is given."""
+    """A lead (of env_bot() unless `bot` is given) whose updated time grows with n; also stored
+    in the sandbox when one is given."""
     values = {
-        "bot_id": BOT_ID,
-        "customer_id": CUSTOMER_ID,
         "uuid": f"00000000-0000-4000-8000-{n:012d}",
         "remote_id": f"{n:024x}",
         "name": f"Person {n}",
@@ -35,6 +48,8 @@ def make_lead(n: int = 0, *, sandbox=None, **fields) -> Lead:
         "remote_updated_at": BASE + timedelta(minutes=n),
     }
     values.update(fields)
+    if "bot" not in values:
+        values["bot"] = env_bot()
     lead = Lead.objects.create(**values)
     keys = {}
     for tag in lead.tags:

@@ -11,8 +11,8 @@ import requests
 from leads import delivery, services
 from leads.botpenguin.client import BotPenguinClient, ClientConfig
 from leads.botpenguin.errors import MalformedResponse, Redirected, Unavailable
-from leads.config import get_client
-from leads.models import Lead, LeadChange
+from leads.bots.config import client_for
+from leads.models import Bot, Lead, LeadChange
 from leads.services.edits import EditFailed
 from tests.factories import make_lead, point_settings_at
 from tests.hostile import Answer, HostileServer, gzip_bomb, ok
@@ -240,7 +240,7 @@ def test_the_size_limit_comes_from_the_setting(server, edits_go_to, settings):
     edits_go_to(server.url)
     settings.BOTPENGUIN_MAX_RESPONSE_MB = 0.5
     server.answers += [Answer(body=b" " * MB), Answer(json={"data": ["x" * (MB // 4)]})]
-    with get_client() as client:
+    with client_for(Bot(from_environment=True)) as client:
         with pytest.raises(MalformedResponse, match=r"^the answer is larger than 0.5 MB$"):
             client.list_chats(1, "lead")
         assert client.list_chats(1, "lead") == ["x" * (MB // 4)]

@@ -8,7 +8,7 @@ from django_tasks_db.models import DBTaskResult
 
 from leads.models import Lead, SyncRun
 from leads.sync.run import take_sync_lease
-from tests.factories import SANDBOX_TOKEN, fill
+from tests.factories import SANDBOX_TOKEN, env_bot, fill
 
 pytestmark = pytest.mark.django_db(transaction=True)
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -126,7 +126,7 @@ def test_the_frames_last_sync_is_cached_but_a_saved_run_shows_at_once(client, us
 
 def test_sync_status_polls_while_a_sync_runs(client, admin_user):
     run = SyncRun.objects.create(state="running", progress={"pages": 3, "chats": 60})
-    take_sync_lease(holder="someone", run=run)
+    take_sync_lease(bot_id=env_bot().pk, holder="someone", run=run)
     client.force_login(admin_user)
     html = client.get("/sync/status/").content.decode()
     assert 'hx-trigger="every 1s"' in html and "pages 3, chats 60" in html

@@ -14,7 +14,7 @@ from leads.models import Lead, LeadChange
 from leads.sync.rows import build_page
 from leads.sync.run import sync_leads
 from leads.sync.writer import LeadColumns, write_batch
-from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN, fill
+from tests.factories import BOT_ID, CUSTOMER_ID, SANDBOX_TOKEN, env_bot, fill
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -154,7 +154,7 @@ def test_a_listing_older_than_the_delivery_keeps_the_edit_for_the_next_sync(
         timeout=5,
     ).json()
     started = change.delivered_at - timedelta(seconds=30)
-    columns = LeadColumns(bot_id=BOT_ID, customer_id=CUSTOMER_ID, sync_time=started)
+    columns = LeadColumns(bot_id=env_bot().pk, sync_time=started)
 
     with transaction.atomic():
         write_batch(columns, build_page([chat], is_lead=True).rows)

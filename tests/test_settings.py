@@ -10,7 +10,8 @@ import pytest
 from django.db import connection
 
 from leads.botpenguin.errors import ConfigurationError
-from leads.config import get_client
+from leads.bots.config import client_for
+from leads.models import Bot
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -31,7 +32,7 @@ def test_client_is_built_from_settings_and_hides_the_token(settings):
     settings.BOTPENGUIN_API_TOKEN = "secret-token-xyz"
     settings.BOTPENGUIN_BOT_ID = "bot"
     settings.BOTPENGUIN_CUSTOMER_ID = "cust"
-    with get_client(read_timeout=2, retries=0) as client:
+    with client_for(Bot(from_environment=True), read_timeout=2, retries=0) as client:
         assert "secret-token-xyz" not in repr(client.config)
         assert client.config.read_timeout == 2 and client.config.retries == 0
 
@@ -42,7 +43,7 @@ def test_an_unusable_api_url_is_a_configuration_error(settings):
     settings.BOTPENGUIN_BOT_ID = "bot"
     settings.BOTPENGUIN_CUSTOMER_ID = "cust"
     with pytest.raises(ConfigurationError, match="BOTPENGUIN_API_URL"):
-        get_client()
+        client_for(Bot(from_environment=True))
 
 
 # --- production settings: checked in a fresh process, as a deployment would start ---------------

@@ -54,7 +54,8 @@ def test_documented_example_is_mirrored_with_every_field(botpenguin):
 
     assert (run.state, run.created, run.pages) == ("succeeded", 1, 1)
     lead = Lead.objects.get()
-    assert lead.bot_id == BOT_ID and lead.customer_id == CUSTOMER_ID
+    assert lead.bot.name == "BotPenguin" and lead.bot.from_environment
+    assert (lead.bot.remote_bot_id, lead.bot.customer_id) == (BOT_ID, CUSTOMER_ID)
     assert lead.uuid == EXAMPLE_CHAT["uuid"]
     assert lead.remote_id == "64b0c0ffee0000000000abcd"
     assert lead.is_lead is True
@@ -342,7 +343,8 @@ def test_a_chat_edited_during_a_full_listing_is_not_flagged_missing(botpenguin):
     sync's catch-up pass finds it there instead of flagging it missing."""
     from django.utils import timezone
 
-    from leads.config import get_client
+    from leads.bots.config import client_for
+    from leads.models import Bot
 
     chats = fill(botpenguin, 60)  # three pages of 20
     sync_leads()
@@ -366,7 +368,7 @@ def test_a_chat_edited_during_a_full_listing_is_not_flagged_missing(botpenguin):
         def close(self):
             self.client.close()
 
-    with get_client() as client:
+    with client_for(Bot(from_environment=True)) as client:
         proxy = EditedMeanwhile(client)
         run = sync_leads(full=True, kinds=["lead"], concurrency=1, client=proxy)
     assert proxy.moved

@@ -16,13 +16,13 @@ from django_tasks_db.models import DBTaskResult
 from leads.models import Lead, SyncLease, SyncRun
 from leads.sync.errors import SyncBusy
 from leads.sync.lease import take_sync_lease
-from tests.factories import ROOT, child_env, fill, manage
+from tests.factories import ROOT, child_env, env_bot, fill, manage
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 
 def lease() -> SyncLease | None:
-    return SyncLease.objects.filter(pk=1).first()
+    return SyncLease.objects.filter(bot=env_bot()).first()
 
 
 def wait_for(condition, timeout: float = 30.0) -> None:
@@ -39,7 +39,7 @@ def test_racing_takes_of_the_lease_let_exactly_one_through():
     def contender(n: int) -> None:
         try:
             barrier.wait()
-            taken.append(take_sync_lease(holder=f"contender {n}"))
+            taken.append(take_sync_lease(bot_id=env_bot().pk, holder=f"contender {n}"))
         except SyncBusy as e:
             refused.append(str(e))
         except Exception as e:  # noqa: BLE001 - reported below
@@ -136,7 +136,7 @@ def test_a_crashed_sync_holds_the_lease_only_until_it_expires(botpenguin, expire
     crashed = SyncRun.objects.create(state="running")
     now = timezone.now()
     SyncLease.objects.create(
-        pk=1,
+        bot=env_bot(),
         owner="a-process-that-was-killed",
         holder="the sync_leads command (process 4242 on web-2)",
         run=crashed,

@@ -6,7 +6,7 @@ import pytest
 
 from leads.models import SyncRun
 from leads.sync.run import take_sync_lease
-from tests.factories import make_lead
+from tests.factories import env_bot, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_sync_now_goes_back_to_next_or_home(staff_client, next_url, expected):
 
 @pytest.mark.parametrize(("next_url", "expected"), CASES)
 def test_sync_now_refused_goes_back_to_next_or_home(staff_client, next_url, expected):
-    take_sync_lease(holder="someone")
+    take_sync_lease(bot_id=env_bot().pk, holder="someone")
     response = staff_client.post("/sync/now/", {"next": next_url})
     assert response.status_code == 302
     assert response["Location"] == (expected or "/")

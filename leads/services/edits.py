@@ -29,7 +29,7 @@ from leads import tasks
 from leads.accounts.permissions import EDIT_CONTACT, TRIAGE, require_service
 from leads.botpenguin.errors import ConfigurationError
 from leads.botpenguin.records import STATUSES, build_put_body
-from leads.config import check_configured
+from leads.bots.config import check_configured, put_ids
 from leads.delivery import (
     Outcome,
     change_state_values,
@@ -37,7 +37,7 @@ from leads.delivery import (
     free_lease,
     refresh_change_state,
 )
-from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, tag_rows
+from leads.models import EDITABLE_FIELDS, Bot, Lead, LeadChange, LeadTag, tag_rows
 from leads.selectors import counting
 
 SAVED_PENDING = "Saved — will be sent to BotPenguin when it is reachable."
@@ -219,25 +219,30 @@ def _check_allowed(lead: Lead, user: User, changes: Changes) -> None:
     ):
         require_service(user, EDIT_CONTACT)
     try:
-        check_configured()
+        check_configured(lead.bot)
     except ConfigurationError as e:
         raise EditFailed(str(e)) from e
 
 
 def _record(
-    current: Lead, wanted: dict[str, Any], *, user: User, action: str, base_version: int | None
+    current: Lead,
+    wanted: dict[str, Any],
+    *,
+    bot: Bot,
+    user: User,
+    action: str,
+    base_version: int | None,
 ) -> LeadChange:
-    """The LeadChange for `wanted` on the locked row `current`, pending."""
+    """The LeadChange for `wanted` on the locked row `current` of `bot`, pending."""
     after = {k: _copy(v) for k, v in wanted.items()}
+    bot_id, customer_id = put_ids(bot)
     return LeadChange.objects.create(
         lead=current,
         user=acting_user(user),
         action=action,
         before={k: _copy(getattr(current, k)) for k in wanted},
         after=after,
-        body=build_put_body(
-            uuid=current.uuid, bot_id=current.bot_id, customer_id=current.customer_id, **after
-        ),
+        body=build_put_body(uuid=current.uuid, bot_id=bot_id, customer_id=customer_id, **after),
         base_version=base_version if base_version is not None else current.version,
         state=LeadChange.State.PENDING,
     )
@@ -262,7 +267,9 @@ def apply_edit(
             return None
         if base_version is not None and current.version != base_version:
             raise EditConflict(lead=current, yours=wanted)
-        change = _record(current, wanted, user=user, action=action, base_version=base_version)
+        change = _record(
+            current, wanted, bot=lead.bot, user=user, action=action, base_version=base_version
+        )
         # One UPDATE writes the values, the badge and the delivery lease. The badge is the
         # locked row's own with this change added (a lead's pending fields and badge always
         # mirror its open changes: whatever changes those rewrites them under this lock). The

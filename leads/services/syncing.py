@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.utils import timezone
 
 from leads import tasks  # the module, not its names: see leads.services.edits
 from leads.accounts.permissions import SYNC, require_service
+from leads.botpenguin.errors import ConfigurationError
+from leads.bots.config import default_bot
 from leads.models import SyncRun
 from leads.services.edits import User
 from leads.sync.lease import take_sync_lease
@@ -23,9 +26,15 @@ def sync_start(*, user: User, full: bool = False) -> SyncRun:
     nothing is queued then. The queued run takes the lease over when a worker starts it."""
     require_service(user, SYNC)
     holder = getattr(user, "username", "") or "the scheduler"
+    try:
+        bot = default_bot()
+    except ConfigurationError as e:  # recorded on a failed run, which the pages show
+        return SyncRun.objects.create(
+            kind="all", full=full, state="failed", error=str(e), finished_at=timezone.now()
+        )
     with transaction.atomic():
-        run = SyncRun.objects.create(kind="all", full=full)
-        take_sync_lease(holder=holder, run=run)  # SyncBusy rolls the run back
+        run = SyncRun.objects.create(bot=bot, kind="all", full=full)
+        take_sync_lease(bot_id=bot.pk, holder=holder, run=run)  # SyncBusy rolls the run back
     transaction.on_commit(lambda: tasks.run_sync.enqueue(run_id=run.pk, full=full))
     logger.info("Sync %s started by %s", run.pk, getattr(user, "username", "system"))
     return run

@@ -1,7 +1,8 @@
 """The sync lease: at most one sync at a time, whoever starts it (the command, "Sync now", the
 scheduler) and on however many processes and machines.
 
-Like a lead's delivery lease, the single SyncLease row is taken with one conditional UPDATE (free or
+Each bot has its own lease (its syncs run one at a time, other bots' beside them). Like a lead's
+delivery lease, the bot's SyncLease row is taken with one conditional UPDATE (free or
 expired), which the database lets exactly one of two racing syncs match, on SQLite and PostgreSQL
 alike. The sync renews it while it runs (on every page, at most every RENEW_EVERY seconds) and
 releases it when it ends, however it ends. A sync that crashed stops renewing: once its lease
@@ -25,7 +26,6 @@ from leads.sync.errors import SyncBusy, SyncLeaseLost
 
 logger = logging.getLogger(__name__)
 
-SYNC_LEASE_PK = 1
 RENEW_EVERY = 15.0  # seconds
 
 
@@ -51,9 +51,13 @@ def _busy_message(lease: SyncLease | None) -> str:
 class SyncLeaseHandle:
     """A taken lease: renew it while the sync runs, release it when it ends."""
 
-    def __init__(self, owner: str):
+    def __init__(self, bot_id: int, owner: str):
+        self.bot_id = bot_id
         self.owner = owner
         self.renewed = time.monotonic()
+
+    def mine(self):
+        return SyncLease.objects.filter(bot_id=self.bot_id, owner=self.owner)
 
     def renew(self, *, force: bool = False) -> None:
         """Push the expiry on (at most every RENEW_EVERY seconds unless forced); raises
@@ -61,9 +65,7 @@ class SyncLeaseHandle:
         ttl = sync_lease_seconds()
         if not force and time.monotonic() - self.renewed < min(RENEW_EVERY, ttl / 3):
             return
-        kept = SyncLease.objects.filter(pk=SYNC_LEASE_PK, owner=self.owner).update(
-            expires_at=timezone.now() + timedelta(seconds=ttl)
-        )
+        kept = self.mine().update(expires_at=timezone.now() + timedelta(seconds=ttl))
         if not kept:
             raise SyncLeaseLost(
                 "stopped: this sync stalled longer than SYNC_LEASE_SECONDS and another sync "
@@ -72,28 +74,26 @@ class SyncLeaseHandle:
         self.renewed = time.monotonic()
 
     def attach(self, run: SyncRun) -> None:
-        SyncLease.objects.filter(pk=SYNC_LEASE_PK, owner=self.owner).update(run=run)
+        self.mine().update(run=run)
 
     def release(self) -> None:
-        SyncLease.objects.filter(pk=SYNC_LEASE_PK, owner=self.owner).update(
-            owner="", expires_at=None
-        )
+        self.mine().update(owner="", expires_at=None)
 
 
-def take_sync_lease(*, holder: str, run: SyncRun | None = None) -> SyncLeaseHandle:
-    """Take the sync lease, or raise SyncBusy saying who holds it and since when.
+def take_sync_lease(*, bot_id: int, holder: str, run: SyncRun | None = None) -> SyncLeaseHandle:
+    """Take the sync lease of bot `bot_id`, or raise SyncBusy saying who holds it and since when.
 
     With `run`: also succeeds when the lease was taken for that run (by services.sync_start,
     which takes it before queueing the run) and nobody took it over since."""
-    SyncLease.objects.bulk_create([SyncLease(pk=SYNC_LEASE_PK)], ignore_conflicts=True)
+    SyncLease.objects.bulk_create([SyncLease(bot_id=bot_id)], ignore_conflicts=True)
     now = timezone.now()
     owner = uuidlib.uuid4().hex
     expires = now + timedelta(seconds=sync_lease_seconds())
-    leases = SyncLease.objects.filter(pk=SYNC_LEASE_PK)
+    leases = SyncLease.objects.filter(bot_id=bot_id)
     if run is not None and leases.filter(run=run).exclude(owner="").update(
         owner=owner, expires_at=expires
     ):
-        return SyncLeaseHandle(owner)
+        return SyncLeaseHandle(bot_id, owner)
     before = leases.first()
     free = Q(owner="") | Q(expires_at__isnull=True) | Q(expires_at__lt=now)
     if not leases.filter(free).update(
@@ -113,4 +113,4 @@ def take_sync_lease(*, holder: str, run: SyncRun | None = None) -> SyncLeaseHand
             error="interrupted: the sync stopped without finishing (its lease expired)",
         )
         logger.warning("Took over the expired sync lease of run %s", before.run_id)
-    return SyncLeaseHandle(owner)
+    return SyncLeaseHandle(bot_id, owner)

@@ -9,6 +9,9 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from leads.sync.errors import ListingUnbounded
+from leads.sync.rows import Page
+
 P = TypeVar("P")
 
 # The fetch threads are named "<FETCH_THREADS>-<kind>_<n>" (the benchmark waits for them).
@@ -54,3 +57,29 @@ def iter_pages(
         for future in pending.values():
             future.cancel()
         executor.shutdown(wait=False, cancel_futures=True)
+
+
+class ListingBounds:
+    """Ends a listing that would not end: past `max_pages`, or at a page that lists exactly the
+    uuids of the page before (a server that ignores `page`)."""
+
+    def __init__(self, kind: str, max_pages: int):
+        self.kind = kind
+        self.max_pages = max_pages
+        self.page_no = 0
+        self.previous: list[str] = []
+
+    def check(self, page: Page) -> None:
+        self.page_no += 1
+        if self.page_no > self.max_pages:
+            raise ListingUnbounded(
+                f"the {self.kind} listing did not end within {self.max_pages:,} pages "
+                "(SYNC_MAX_PAGES)"
+            )
+        uuids = [row.uuid for row in page.rows]
+        if uuids and uuids == self.previous:
+            raise ListingUnbounded(
+                f"page {self.page_no} of the {self.kind} listing repeats page "
+                f"{self.page_no - 1} exactly (BotPenguin ignored the page number)"
+            )
+        self.previous = uuids

@@ -32,14 +32,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from leads.botpenguin.client import BotPenguinClient
-from leads.botpenguin.errors import BotPenguinError
-from leads.config import get_account, get_client
-from leads.models import Lead, SyncRun
+from leads.botpenguin.errors import BotPenguinError, ConfigurationError
+from leads.bots.config import client_for, default_bot
+from leads.models import Bot, Lead, SyncRun
 from leads.selectors import counting
 from leads.sync import statistics as db_statistics
 from leads.sync.errors import ListingUnbounded, SyncBusy, SyncError, SyncLeaseLost, one_line
 from leads.sync.lease import SyncLeaseHandle, default_holder, take_sync_lease
-from leads.sync.pages import iter_pages
+from leads.sync.pages import ListingBounds, iter_pages
 from leads.sync.rows import Page, Row, build_page
 from leads.sync.writer import (
     BATCH_SIZE,
@@ -90,8 +90,7 @@ class _Job:
     """What every listing of one sync shares."""
 
     client: BotPenguinClient
-    bot_id: str
-    customer_id: str
+    bot: Bot
     sync_time: datetime
     run: SyncRun
     lease: SyncLeaseHandle
@@ -111,26 +110,38 @@ def sync_leads(
     progress: ProgressCallback | None = None,
     run: SyncRun | None = None,
     holder: str | None = None,
+    bot: Bot | None = None,
 ) -> SyncRun:
-    """Run one sync and return its SyncRun. Raises SyncError (recorded on the run) on failure,
-    and SyncBusy, before doing anything, while another sync holds the sync lease (with `run`,
-    the run given is then recorded as failed with that message)."""
+    """Run one sync of `bot` (by default the run's bot, else leads.bots.config.default_bot) and
+    return its SyncRun. Raises SyncError (recorded on the run) on failure, and SyncBusy, before
+    doing anything, while another sync of that bot holds its lease (with `run`, the run given is
+    then recorded as failed with that message)."""
     kinds = tuple(kinds)
     if not kinds or any(k not in KINDS for k in kinds):
         raise ValueError(f"kinds must be taken from {KINDS}")
     concurrency = max(1, min(int(concurrency), MAX_CONCURRENCY))
     kind_label = kinds[0] if len(kinds) == 1 else "all"
+    if bot is None and run is not None and run.bot_id is not None:
+        bot = run.bot
+    if bot is None:
+        try:
+            bot = default_bot()
+        except ConfigurationError as e:
+            if run is not None:
+                _finish(run, Counts(), error=str(e))
+            raise SyncError(str(e), run) from e
     try:
-        lease = take_sync_lease(holder=holder or default_holder(), run=run)
+        lease = take_sync_lease(bot_id=bot.pk, holder=holder or default_holder(), run=run)
     except SyncBusy as e:
         if run is not None:
             _finish(run, Counts(), error=str(e))
         raise
     try:
-        run = _open_run(run, lease, kind=kind_label, full=full)
+        run = _open_run(run, lease, bot=bot, kind=kind_label, full=full)
         return _sync_leased(
             lease,
             run,
+            bot=bot,
             kinds=kinds,
             full=full,
             concurrency=concurrency,
@@ -150,13 +161,15 @@ def sync_leads(
             lease.release()
 
 
-def _open_run(run: SyncRun | None, lease: SyncLeaseHandle, *, kind: str, full: bool) -> SyncRun:
+def _open_run(
+    run: SyncRun | None, lease: SyncLeaseHandle, *, bot: Bot, kind: str, full: bool
+) -> SyncRun:
     """The run this sync records itself on: a new one, or the one queued for it."""
     if run is None:
-        run = SyncRun.objects.create(kind=kind, full=full)
+        run = SyncRun.objects.create(bot=bot, kind=kind, full=full)
         lease.attach(run)
     else:
-        SyncRun.objects.filter(pk=run.pk).update(kind=kind, full=full)
+        SyncRun.objects.filter(pk=run.pk).update(bot=bot, kind=kind, full=full)
         run.refresh_from_db()
     return run
 
@@ -169,6 +182,7 @@ def _sync_leased(
     lease: SyncLeaseHandle,
     run: SyncRun,
     *,
+    bot: Bot,
     kinds: tuple[str, ...],
     full: bool,
     concurrency: int,
@@ -179,12 +193,11 @@ def _sync_leased(
     sync_time = timezone.now()
     own_client = client is None
     marked = 0
-    previous = last_marks(kinds)  # where each listing stops, and the marks a run keeps
+    previous = last_marks(bot, kinds)  # where each listing stops, and the marks a run keeps
     try:
-        account = get_account()
         if own_client:
-            client = get_client()
-        job = _Job(client, account.bot_id, account.customer_id, sync_time, run, lease, progress)
+            client = client_for(bot)
+        job = _Job(client, bot, sync_time, run, lease, progress)
         with deferred_checkpoints():
             for kind in kinds:
                 mark = None if full else previous.get(kind)
@@ -226,7 +239,7 @@ def _catch_up_and_mark_missing(job: _Job, kinds: tuple[str, ...], counts: Counts
     counting.bump_mirror_version()
     return Lead.objects.filter(
         Q(synced_at__lt=job.sync_time) | Q(synced_at__isnull=True),
-        bot_id=job.bot_id,
+        bot=job.bot,
         is_lead__in=[kind == "lead" for kind in kinds],
         missing_since__isnull=True,
     ).update(missing_since=timezone.now())
@@ -238,7 +251,7 @@ def _sync_kind(
     """Read one listing (all of it, or down to the page that overlaps `mark`) and write it in
     batches; sets the listing's new incremental mark in `counts`."""
     is_lead = kind == "lead"
-    columns = LeadColumns(bot_id=job.bot_id, customer_id=job.customer_id, sync_time=job.sync_time)
+    columns = LeadColumns(bot_id=job.bot.pk, sync_time=job.sync_time)
     batch: dict[str, Row] = {}
     seen: dict[str, datetime | None] = {}
     newest: datetime | None = None
@@ -249,7 +262,7 @@ def _sync_kind(
 
     prefetch = PREFETCH_PAGES.get(connection.vendor, 0) if mark is None else 0
     pages = iter_pages(fetch, kind=kind, concurrency=concurrency, prefetch=prefetch)
-    bounds = _ListingBounds(kind, settings.SYNC_MAX_PAGES)
+    bounds = ListingBounds(kind, settings.SYNC_MAX_PAGES)
     try:
         for page in pages:
             job.lease.renew()
@@ -275,32 +288,6 @@ def _sync_kind(
     if newest is not None:
         # The mark never goes back (a listing whose newest chat is older than it).
         counts.marks[kind] = (newest if mark is None else max(newest, mark)).isoformat()
-
-
-class _ListingBounds:
-    """Ends a listing that would not end: past `max_pages`, or at a page that lists exactly the
-    uuids of the page before (a server that ignores `page`)."""
-
-    def __init__(self, kind: str, max_pages: int):
-        self.kind = kind
-        self.max_pages = max_pages
-        self.page_no = 0
-        self.previous: list[str] = []
-
-    def check(self, page: Page) -> None:
-        self.page_no += 1
-        if self.page_no > self.max_pages:
-            raise ListingUnbounded(
-                f"the {self.kind} listing did not end within {self.max_pages:,} pages "
-                "(SYNC_MAX_PAGES)"
-            )
-        uuids = [row.uuid for row in page.rows]
-        if uuids and uuids == self.previous:
-            raise ListingUnbounded(
-                f"page {self.page_no} of the {self.kind} listing repeats page "
-                f"{self.page_no - 1} exactly (BotPenguin ignored the page number)"
-            )
-        self.previous = uuids
 
 
 def _newest(newest: datetime | None, rows: list[Row]) -> datetime | None:
@@ -353,15 +340,16 @@ def _write_progress(run: SyncRun, counts: Counts) -> None:
     )
 
 
-def last_mark(kind: str) -> datetime | None:
-    """The newest updatedAt the last successful sync of `kind` saw."""
-    return last_marks((kind,)).get(kind)
+def last_mark(kind: str, bot: Bot | None = None) -> datetime | None:
+    """The newest updatedAt the last successful sync of `kind` of `bot` (by default
+    leads.bots.config.default_bot) saw."""
+    return last_marks(bot or default_bot(), (kind,)).get(kind)
 
 
-def last_marks(kinds: Iterable[str]) -> dict[str, datetime]:
-    """{kind: its last_mark} for the kinds that have one, in one query."""
+def last_marks(bot: Bot, kinds: Iterable[str]) -> dict[str, datetime]:
+    """{kind: its last_mark} for the kinds that have one, from `bot`'s runs, in one query."""
     found: dict[str, datetime] = {}
-    runs = SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).only("marks")
+    runs = SyncRun.objects.filter(bot=bot, state=SyncRun.State.SUCCEEDED).only("marks")
     for run in runs.order_by("-started_at", "-id")[:20]:
         for kind in kinds:
             if kind not in found and (value := (run.marks or {}).get(kind)):

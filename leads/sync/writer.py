@@ -51,7 +51,7 @@ NOT_KEPT_MESSAGE = "BotPenguin did not keep this edit"
 # Fields a sync writes over an existing row (besides the keys, bot_id and uuid).
 SYNCED_FIELDS = (
     *EDITABLE_FIELDS,
-    *("customer_id", "remote_id", "is_lead", "city", "country", "gender", "last_message_at"),
+    *("remote_id", "is_lead", "city", "country", "gender", "last_message_at"),
     *("last_message_by", "last_message_text", "last_seen_at", "is_online", "website_visits"),
     *("remote_created_at", "remote_updated_at", "raw", "raw_hash", "synced_at"),
     *("missing_since", "version"),
@@ -85,7 +85,7 @@ class LeadColumns:
     text, datetimes as the backend stores them. A new row gets every column (the ones a sync
     does not own take their model defaults); an existing one only SYNCED_FIELDS."""
 
-    def __init__(self, *, bot_id: str, customer_id: str, sync_time: datetime):
+    def __init__(self, *, bot_id: int, sync_time: datetime):
         self.bot_id = bot_id
         self.sync_time = sync_time
         fields = [f for f in Lead._meta.concrete_fields if not f.primary_key]
@@ -97,9 +97,7 @@ class LeadColumns:
             elif isinstance(f, models.DateTimeField):
                 self.adapters[f.attname] = connection.ops.adapt_datetimefield_value
         defaults = {f.attname: f.get_default() for f in fields}
-        defaults.update(
-            bot_id=bot_id, customer_id=customer_id, synced_at=sync_time, missing_since=None
-        )
+        defaults.update(bot_id=bot_id, synced_at=sync_time, missing_since=None)
         self.template = self.adapted(defaults)
         self.template["version"] = 1  # a new row; an existing one's goes one up in the upsert
 
@@ -163,7 +161,7 @@ def _other_kind_newer(known: Known, row: Row) -> bool:
     return row.updated_at is None or row.updated_at < known.remote_updated_at
 
 
-def _lock_existing(bot_id: str, uuids: list[str]) -> dict[str, Known]:
+def _lock_existing(bot_id: int, uuids: list[str]) -> dict[str, Known]:
     existing = {}
     for part in chunks(uuids):
         rows = (

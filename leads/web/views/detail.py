@@ -36,7 +36,7 @@ from leads.web.views.list import filter_query_string
 
 
 def _lead(uuid: str) -> Lead:
-    return get_object_or_404(Lead, uuid=uuid)
+    return get_object_or_404(Lead.objects.select_related("bot"), uuid=uuid)
 
 
 def _detail_url(request: HttpRequest, lead: Lead) -> str:

@@ -199,7 +199,7 @@ def _set_status(request: HttpRequest, lead: Lead) -> tuple[str, int]:
 @permission_required(TRIAGE)
 def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
     """Change one row's status in place (htmx) and answer with the re-rendered row."""
-    lead = get_object_or_404(Lead, uuid=uuid)
+    lead = get_object_or_404(Lead.objects.select_related("bot"), uuid=uuid)
     note, http_status = _set_status(request, lead)
     if not request.htmx:
         if note:

@@ -1,0 +1,33 @@
+"""BotPanel's data: the bots, the mirror of their chats, the change log and the sync log.
+
+One module per concern; everything is importable from `leads.models`."""
+
+from leads.models.accounts import PasswordChangeRequired
+from leads.models.bots import Bot
+from leads.models.changes import LeadChange
+from leads.models.leads import (
+    EDITABLE_FIELDS,
+    Lead,
+    LeadTag,
+    Status,
+    initials_of,
+    phone_text,
+    tag_rows,
+)
+from leads.models.sync import Heartbeat, SyncLease, SyncRun
+
+__all__ = [
+    "EDITABLE_FIELDS",
+    "Bot",
+    "Heartbeat",
+    "Lead",
+    "LeadChange",
+    "LeadTag",
+    "PasswordChangeRequired",
+    "Status",
+    "SyncLease",
+    "SyncRun",
+    "initials_of",
+    "phone_text",
+    "tag_rows",
+]
