@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from leads.web.converters import UuidConverter
-from leads.web.views import changes, detail, home, sync
+from leads.web.views import changes, detail, health, home, sync
 from leads.web.views import list as lead_list
 
 app_name = "leads"
@@ -30,7 +30,7 @@ urlpatterns = [
     path("changes/retry-failed/", changes.changes_retry_failed, name="changes-retry-failed"),
     path("changes/<int:pk>/retry/", changes.change_retry, name="change-retry"),
     path("changes/<int:pk>/discard/", changes.change_discard, name="change-discard"),
-    path("healthz", changes.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     # Sync now (staff) and its progress.
     path("sync/now/", sync.sync_now, name="sync-now"),
     path("sync/status/", sync.sync_status, name="sync-status"),

@@ -1,10 +1,8 @@
-"""The change log: Activity page, retry/discard of failed edits, nav counts and /healthz."""
+"""The change log: Activity page, retry/discard of failed edits and nav counts."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -80,12 +78,3 @@ def change_counts(request: HttpRequest) -> HttpResponse:
     return render(
         request, "leads/partials/change_counts.html", {"counts": selectors.change_counts()}
     )
-
-
-@login_not_required
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """For load balancers and people: the truth about the database, the queue, sync and worker."""
-    report = selectors.health()
-    return JsonResponse(report, status=200 if report["database"] == "ok" else 503)
