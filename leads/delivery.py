@@ -44,7 +44,9 @@ class Outcome:
     """What one delivery attempt for a lead did."""
 
     lead_id: int
-    state: str  # "delivered", "pending" (will retry), "failed", "busy" (leased), "idle"
+    # "delivered", "pending" (will retry), "failed", "busy" (leased), "idle", "inactive" (its
+    # bot is switched off: nothing sent, the changes wait)
+    state: str
     message: str = ""
     change_ids: tuple[int, ...] = ()
 
@@ -227,6 +229,8 @@ def _deliver_claimed(
     if not force and first.next_attempt_at and first.next_attempt_at > now:
         return Outcome(lead_id, "pending", "not due yet")
     lead = first.lead
+    if not lead.bot.active:  # kept pending until the bot is active again
+        return Outcome(lead_id, "inactive", f"the bot {lead.bot.name} is inactive")
     merged: dict = {}
     for change in changes:
         merged.update(change.after)
@@ -306,7 +310,7 @@ def due_lead_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
     """Leads with a pending change due now, oldest change first."""
     now = now or timezone.now()
     rows = (
-        LeadChange.objects.filter(state=LeadChange.State.PENDING)
+        LeadChange.objects.filter(state=LeadChange.State.PENDING, lead__bot__active=True)
         .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
         .order_by("id")
         .values_list("lead_id", flat=True)[: limit * 5]
@@ -318,12 +322,14 @@ def due_lead_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
 
 
 def deliver_due(*, force: bool = False, client: BotPenguinClient | None = None) -> list[Outcome]:
-    """Deliver every lead whose changes are due (all pending ones with force), once each."""
+    """Deliver every lead whose changes are due (all pending ones with force), once each, of
+    every active bot. Each lead goes to its own bot's API with that bot's token: a bot whose
+    token is refused fails its own edits only."""
     now = timezone.now()
     if force:
         lead_ids = list(
             dict.fromkeys(
-                LeadChange.objects.filter(state=LeadChange.State.PENDING)
+                LeadChange.objects.filter(state=LeadChange.State.PENDING, lead__bot__active=True)
                 .order_by("id")
                 .values_list("lead_id", flat=True)
             )

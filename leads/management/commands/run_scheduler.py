@@ -1,6 +1,7 @@
 """`python manage.py run_scheduler`: the clock of `make run` and of a production box.
 
-Every SYNC_EVERY_MINUTES it starts an incremental sync (unless one holds the sync lease); every
+Every SYNC_EVERY_MINUTES it starts an incremental sync of each active bot (unless one holds that
+bot's sync lease); every
 DELIVERY_SWEEP_SECONDS it queues a sweep of due changes and a worker heartbeat. The work itself is
 done by `db_worker` processes; run one scheduler per installation.
 """
@@ -12,8 +13,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from leads import services
-from leads.sync.errors import SyncBusy
+from leads.services.syncing import sync_start_bots
 from leads.tasks import deliver_due_changes, heartbeat
 
 
@@ -33,10 +33,9 @@ class Command(BaseCommand):
             heartbeat.enqueue()
             deliver_due_changes.enqueue()
             if sync_every > 0 and time.monotonic() >= next_sync:
-                try:
-                    services.sync_start(user=None)
-                except SyncBusy as e:
-                    self.stderr.write(f"Scheduled sync not started: {e}.")
+                started = sync_start_bots(user=None)
+                for name, why in started.busy.items():
+                    self.stderr.write(f"Scheduled sync of {name} not started: {why}.")
                 next_sync = time.monotonic() + sync_every
             if options["once"]:
                 return
