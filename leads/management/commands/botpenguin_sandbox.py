@@ -1,6 +1,8 @@
-"""`python manage.py botpenguin_sandbox --port 8765 --chats 2000 --page-size 20 ...`
+"""`python manage.py botpenguin_sandbox --port 8765 --chats 2000 --page-size 20 ...
+[--bot TOKEN:BOTID:CUSTOMERID[:CHATS] ...]`
 
-Serves the local BotPenguin stand-in until Ctrl-C or SIGTERM. Needs no database.
+Serves the local BotPenguin stand-in until Ctrl-C or SIGTERM. Needs no database. Each `--bot`
+serves one more bot on the same port, with its own token, IDs and seeded chats.
 """
 
 import ipaddress
@@ -12,6 +14,12 @@ from django.core.management.base import BaseCommand, CommandError
 
 from leads.botpenguin.sandbox.http import RunningSandbox
 from leads.botpenguin.sandbox.server import Sandbox
+from leads.botpenguin.sandbox.several import (
+    BotSpec,
+    SeveralBots,
+    parse_bot_spec,
+    state_file_for,
+)
 
 
 class Command(BaseCommand):
@@ -41,6 +49,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--state-file", default=None, help="keep chats (and every PUT) in this JSON file"
         )
+        parser.add_argument(
+            "--bot",
+            action="append",
+            default=[],
+            dest="more_bots",
+            metavar="TOKEN:BOTID:CUSTOMERID[:CHATS]",
+            help="serve one more bot on the same port (repeat for several); CHATS defaults to --chats",
+        )
         parser.add_argument("--verbose", action="store_true", help="log every request")
 
     def handle(self, *args, **options):
@@ -53,30 +69,33 @@ class Command(BaseCommand):
             raise CommandError("--fail-rate must be between 0 and 1.")
         if options["page_size"] < 1:
             raise CommandError("--page-size must be at least 1.")
-        sandbox = Sandbox(
-            token=options["token"],
-            bot_id=options["bot_id"],
-            customer_id=options["customer_id"],
-            page_size=options["page_size"],
-            latency_ms=options["latency_ms"],
-            fail_rate=options["fail_rate"],
-            fail_puts=options["fail_puts"],
-            seed=options["seed"],
-            state_file=options["state_file"],
-        )
-        if not sandbox.chats() and options["chats"]:
-            sandbox.seed_chats(options["chats"])
-            sandbox.save()
+        try:
+            specs = [parse_bot_spec(text) for text in options["more_bots"]]
+        except ValueError as e:
+            raise CommandError(f"--bot: {e}") from e
+        first = BotSpec(options["token"], options["bot_id"], options["customer_id"])
+        bots = [
+            self._bot(spec, options, seed=options["seed"] + i, first=i == 0)
+            for i, spec in enumerate([first, *specs])
+        ]
+        try:
+            served = SeveralBots(bots) if specs else bots[0]
+        except ValueError as e:
+            raise CommandError(f"--bot: {e}") from e
         try:
             running = RunningSandbox(
-                sandbox, options["host"], options["port"], verbose=options["verbose"]
+                served, options["host"], options["port"], verbose=options["verbose"]
             )
         except OSError as e:
             raise CommandError(f"Cannot listen on {options['host']}:{options['port']}: {e}") from e
-        count = len(sandbox.chats())
+        count = len(bots[0].chats())
         self.stdout.write(
-            f"BotPenguin sandbox on {running.url} — {count} chats, page size {sandbox.page_size}"
+            f"BotPenguin sandbox on {running.url} — {count} chats, page size {bots[0].page_size}"
         )
+        for bot in bots[1:]:
+            self.stdout.write(
+                f"  and bot {bot.bot_id} (customer {bot.customer_id}): {len(bot.chats())} chats"
+            )
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
@@ -85,3 +104,24 @@ class Command(BaseCommand):
             pass
         finally:
             running.shutdown()
+
+    def _bot(self, spec: BotSpec, options: dict, *, seed: int, first: bool) -> Sandbox:
+        """One bot's sandbox, seeded with its own chats (another seed: other uuids) when its
+        state file holds none."""
+        state_file = options["state_file"]
+        sandbox = Sandbox(
+            token=spec.token,
+            bot_id=spec.bot_id,
+            customer_id=spec.customer_id,
+            page_size=options["page_size"],
+            latency_ms=options["latency_ms"],
+            fail_rate=options["fail_rate"],
+            fail_puts=options["fail_puts"],
+            seed=seed,
+            state_file=state_file if first else state_file_for(state_file, spec.bot_id),
+        )
+        chats = options["chats"] if spec.chats is None else spec.chats
+        if not sandbox.chats() and chats:
+            sandbox.seed_chats(chats)
+            sandbox.save()
+        return sandbox
