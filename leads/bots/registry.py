@@ -66,11 +66,18 @@ def save_bot(
             if value is not None and value.strip() and getattr(bot, field) != value.strip():
                 setattr(bot, field, value.strip())
                 changed.append(field)
-        if token:
+        if token and not _same_token(bot, token):
             bot.set_token(token)
             changed.append("token")
         bot.save()
     return Saved(bot, created, tuple(changed))
+
+
+def _same_token(bot: Bot, token: str) -> bool:
+    try:
+        return bool(bot.token_encrypted) and bot.reveal_token() == token
+    except crypto.TokenUnreadable:  # unreadable: the new one replaces it
+        return False
 
 
 def _checked_url(value: str) -> str:
