@@ -29,7 +29,7 @@ def parse_bot_spec(text: str) -> BotSpec:
     """TOKEN:BOTID:CUSTOMERID[:CHATS] (none of them holding ":"); ValueError saying what is wrong."""
     parts = text.split(":")
     if len(parts) not in (3, 4) or not all(part.strip() for part in parts[:3]):
-        raise ValueError(f"expected TOKEN:BOTID:CUSTOMERID[:CHATS], got {len(parts)} part(s)")
+        raise ValueError("expected TOKEN:BOTID:CUSTOMERID[:CHATS], none of them empty")
     chats = None
     if len(parts) == 4:
         if not parts[3].isdigit():
