@@ -21,14 +21,25 @@ class Handler(BaseHTTPRequestHandler):
     # the client's delayed ACK of the headers on every keep-alive response.
     disable_nagle_algorithm = True
     sandbox: Any  # the Sandbox, set on the subclass made per server
+    gate: Any  # the server's Gate, likewise
     verbose = False
 
     def _dispatch(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw_body = self.rfile.read(length) if length else b""
+        if not self.gate.enter():
+            self.close_connection = True
+            self._send(503, b'{"success": false, "message": "sandbox: stopping", "code": 503}', {})
+            return
+        try:
+            self._answer(raw_body)
+        finally:
+            self.gate.leave()
+
+    def _answer(self, raw_body: bytes) -> None:
         parts = urlsplit(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         headers = {k.lower(): v for k, v in self.headers.items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        raw_body = self.rfile.read(length) if length else b""
         status, answer, extra = self.sandbox.handle(
             self.command, parts.path, query, headers, raw_body
         )
@@ -39,6 +50,11 @@ class Handler(BaseHTTPRequestHandler):
         else:
             payload = json.dumps(answer, ensure_ascii=False).encode("utf-8")
             content_type = "application/json; charset=utf-8"
+        self._send(status, payload, extra, content_type)
+
+    def _send(
+        self, status: int, payload: bytes, extra: dict, content_type: str = "application/json"
+    ) -> None:
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -57,11 +73,44 @@ class Handler(BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
 
+class Gate:
+    """Counts the requests being answered; once closed, refuses new ones and lets the stop wait
+    for those in flight, so that the state file saved after them holds every PUT answered 200."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.in_flight = 0
+        self.closed = False
+
+    def enter(self) -> bool:
+        with self.cond:
+            if self.closed:
+                return False
+            self.in_flight += 1
+            return True
+
+    def leave(self) -> None:
+        with self.cond:
+            self.in_flight -= 1
+            self.cond.notify_all()
+
+    def close(self, timeout: float) -> None:
+        with self.cond:
+            self.closed = True
+            self.cond.wait_for(lambda: self.in_flight == 0, timeout)
+
+
 class RunningSandbox:
     """A Sandbox served in a daemon thread. Also a context manager."""
 
+    # The longest a stop waits for the requests in flight (each sleeps the sandbox's latency).
+    STOP_WAIT_SECONDS = 10.0
+
     def __init__(self, sandbox: Any, host: str = "127.0.0.1", port: int = 0, verbose=False):
-        handler = type("Handler", (Handler,), {"sandbox": sandbox, "verbose": verbose})
+        self.gate = Gate()
+        handler = type(
+            "Handler", (Handler,), {"sandbox": sandbox, "gate": self.gate, "verbose": verbose}
+        )
         self.sandbox = sandbox
         self.server = ThreadingHTTPServer((host, port), handler)
         self.server.daemon_threads = True
@@ -75,6 +124,8 @@ class RunningSandbox:
 
     def shutdown(self) -> None:
         self.server.shutdown()
+        # Kept-alive connections still send requests: refuse those, finish the ones in flight.
+        self.gate.close(self.STOP_WAIT_SECONDS)
         self.server.server_close()
         self.sandbox.save()  # edits not yet written to the state file
 
