@@ -187,3 +187,21 @@ def test_sync_now_queues_one_run_per_active_bot_and_names_a_busy_one(
     # Every bot busy now: Sync now is refused, naming who holds each.
     with pytest.raises(SyncBusy, match=r"BotPenguin: a sync is already running .*; Shop: "):
         services.sync_start(user=admin_user)
+
+
+def test_demo_user_makes_a_team_per_bot_and_says_who_sees_what(settings, tmp_path):
+    settings.BASE_DIR = tmp_path
+    for name in ("Website", "WhatsApp"):
+        Bot.objects.create(name=name, api_url="http://x", remote_bot_id=name, customer_id="c")
+    out = io.StringIO()
+    call_command("demo_user", stdout=out)
+    password = (tmp_path / "var" / "demo-password").read_text().strip()
+    assert f"agent-website / {password}  (Agent; sees Website only)" in out.getvalue()
+    assert f"agent-whatsapp / {password}  (Agent; sees WhatsApp only)" in out.getvalue()
+    assert f"leadadmin / {password}  (Lead admin; sees WhatsApp and Website)" in out.getvalue()
+    users = get_user_model().objects
+    assert list(users.get(username="agent-website").bots.values_list("name", flat=True)) == [
+        "Website"
+    ]
+    assert users.get(username="leadadmin").bots.count() == 2
+    assert users.get(username="leadadmin").groups.filter(name="Lead admin").exists()
