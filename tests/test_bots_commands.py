@@ -198,7 +198,7 @@ def test_demo_user_makes_a_team_per_bot_and_says_who_sees_what(settings, tmp_pat
     password = (tmp_path / "var" / "demo-password").read_text().strip()
     assert f"agent-website / {password}  (Agent; sees Website only)" in out.getvalue()
     assert f"agent-whatsapp / {password}  (Agent; sees WhatsApp only)" in out.getvalue()
-    assert f"leadadmin / {password}  (Lead admin; sees WhatsApp and Website)" in out.getvalue()
+    assert f"leadadmin / {password}  (Lead admin; sees Website and WhatsApp)" in out.getvalue()
     users = get_user_model().objects
     assert list(users.get(username="agent-website").bots.values_list("name", flat=True)) == [
         "Website"
