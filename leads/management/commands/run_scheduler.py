@@ -12,6 +12,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError, close_old_connections
 
 from leads.services.syncing import sync_start_bots
 from leads.tasks import deliver_due_changes, heartbeat
@@ -30,13 +31,16 @@ class Command(BaseCommand):
         sweep_every = settings.DELIVERY_SWEEP_SECONDS
         next_sync = time.monotonic() + (0 if options["once"] else sync_every)
         while True:
-            heartbeat.enqueue()
-            deliver_due_changes.enqueue()
-            if sync_every > 0 and time.monotonic() >= next_sync:
-                started = sync_start_bots(user=None)
-                for name, why in started.busy.items():
-                    self.stderr.write(f"Scheduled sync of {name} not started: {why}.")
-                next_sync = time.monotonic() + sync_every
+            # As db_worker does between tasks: a connection the database ended (a restart,
+            # pg_terminate_backend) is checked and replaced, not used until the process dies.
+            close_old_connections()
+            try:
+                next_sync = self.queue(next_sync, sync_every)
+            except DatabaseError as e:
+                if options["once"]:
+                    raise
+                reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+                self.stderr.write(f"Nothing queued ({reason}); trying again in {sweep_every} s.")
             if options["once"]:
                 return
             try:
@@ -44,3 +48,15 @@ class Command(BaseCommand):
                     return
             except KeyboardInterrupt:
                 return
+
+    def queue(self, next_sync: float, sync_every: float) -> float:
+        """Queue a sweep and a heartbeat, and each bot's sync when it is due; the next sync's
+        moment."""
+        heartbeat.enqueue()
+        deliver_due_changes.enqueue()
+        if sync_every > 0 and time.monotonic() >= next_sync:
+            started = sync_start_bots(user=None)
+            for name, why in started.busy.items():
+                self.stderr.write(f"Scheduled sync of {name} not started: {why}.")
+            next_sync = time.monotonic() + sync_every
+        return next_sync
