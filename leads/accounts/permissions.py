@@ -14,6 +14,9 @@ from __future__ import annotations
 from functools import wraps
 
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from leads.selectors.bots import visibility
 
 AGENT = "Agent"
 LEAD_ADMIN = "Lead admin"
@@ -39,6 +42,9 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         RESOLVE,
         "leads.change_lead",  # the Django admin's lead form (it saves through the services)
         "leads.view_syncrun",
+        # The settings of the bots they see, never the token's value (leads.admin.BotAdmin).
+        "leads.view_bot",
+        "leads.change_bot",
     ),
 }
 
@@ -81,14 +87,18 @@ def can_resolve_changes(user) -> bool:
 
 
 def ensure_roles(group_model, permission_model) -> None:
-    """Create the two groups and give them exactly their permissions (idempotent)."""
+    """Create the two groups and give them exactly their permissions (idempotent). A permission
+    of a model a migration has not made yet (migration 0004 runs this before the Bot exists) is
+    left to the post_migrate run that follows every migrate."""
     for name, perms in ROLE_PERMISSIONS.items():
         group, _ = group_model.objects.get_or_create(name=name)
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            wanted.append(
-                permission_model.objects.get(content_type__app_label=app_label, codename=codename)
+            wanted.extend(
+                permission_model.objects.filter(
+                    content_type__app_label=app_label, codename=codename
+                )
             )
         group.permissions.set(wanted)
 
@@ -116,6 +126,13 @@ class PermissionRequiredMixin:
     def dispatch(self, request, *args, **kwargs):
         require(request.user, self.permission)
         return super().dispatch(request, *args, **kwargs)
+
+
+def require_visible(user, bot_id: int) -> None:
+    """Services given a person: a lead of a bot they do not see does not exist for them (404,
+    never a 403 that would confirm it exists). The system itself (`user=None`) sees every bot."""
+    if user is not None and not visibility(user).sees(bot_id):
+        raise Http404("No such lead.")
 
 
 def require_service(user, perm: str) -> None:

@@ -1,6 +1,6 @@
 """At sign-in the session's idle clock starts, and a user holding a one-time password (from
 `createagent`) must choose their own first. A SyncRun saved: the frame's cached last sync is
-dropped."""
+dropped. A second bot created: the first bot's team keeps everyone who saw it."""
 
 import time
 
@@ -9,7 +9,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from leads.accounts.middleware import ONE_TIME_SIGN_IN, TOUCH_KEY
-from leads.models import PasswordChangeRequired, SyncRun
+from leads.accounts.teams import keep_first_bot_team
+from leads.models import Bot, PasswordChangeRequired, SyncRun
 from leads.selectors import overview as selectors
 
 
@@ -27,3 +28,11 @@ def forget_frame_last_sync(sender, **kwargs) -> None:
     """A sync started or ended: the frame's cached last sync is out of date (in this process;
     elsewhere it lasts at most selectors.FRAME_SYNC_SECONDS)."""
     selectors.forget_frame_last_sync()
+
+
+@receiver(post_save, sender=Bot, dispatch_uid="leads.keep_first_bot_team")
+def bot_created(sender, instance: Bot, created: bool, raw: bool = False, **kwargs) -> None:
+    """While there was one bot everyone with a role saw it; now that there are two, they stay
+    members of the first (leads.selectors.bots), so nobody loses access."""
+    if created and not raw:
+        keep_first_bot_team(instance)

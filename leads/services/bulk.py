@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from leads.accounts.permissions import TRIAGE, require_service
 from leads.botpenguin.records import STATUSES
 from leads.models import Lead
+from leads.selectors.bots import visibility
 from leads.services.edits import (
     EditFailed,
     User,
@@ -62,6 +63,8 @@ def _bulk(
     person waits; the rest (and all of them once BotPenguin proves unreachable) are queued for the
     worker, so a bulk action on thousands of leads answers in seconds, not minutes."""
     require_service(user, TRIAGE)
+    if user is not None:
+        leads = visibility(user).scope.apply(leads)  # whatever the caller chose
     result = BulkResult()
     try_now = True
     send_now = settings.BULK_SEND_NOW

@@ -7,10 +7,11 @@ from typing import Any
 from django.db import transaction
 
 from leads import tasks  # the module, not its names: see leads.services.edits
-from leads.accounts.permissions import RESOLVE, require_service
+from leads.accounts.permissions import RESOLVE, require_service, require_visible
 from leads.botpenguin.records import ParseError, parse_chat
 from leads.delivery import refresh_change_state
 from leads.models import Lead, LeadChange
+from leads.selectors.bots import visibility
 from leads.services.edits import User, acting_user, deliver_now, write_fields
 from leads.sync.rows import lead_fields_from_record
 
@@ -18,6 +19,7 @@ from leads.sync.rows import lead_fields_from_record
 def change_retry(*, change: LeadChange, user: User) -> LeadChange:
     """Send a failed change again (after the token was fixed, say)."""
     require_service(user, RESOLVE)
+    require_visible(user, change.lead.bot_id)
     with transaction.atomic():
         LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.FAILED).update(
             state=LeadChange.State.PENDING,
@@ -33,6 +35,7 @@ def change_retry(*, change: LeadChange, user: User) -> LeadChange:
 def change_discard(*, change: LeadChange, user: User) -> LeadChange:
     """Give up a failed change: the mirror returns to BotPenguin's value for its fields."""
     require_service(user, RESOLVE)
+    require_visible(user, change.lead.bot_id)
     with transaction.atomic():
         updated = LeadChange.objects.filter(pk=change.pk, state=LeadChange.State.FAILED).update(
             state=LeadChange.State.DISCARDED,
@@ -58,13 +61,15 @@ def change_discard(*, change: LeadChange, user: User) -> LeadChange:
 
 
 def changes_retry_failed(*, user: User) -> int:
-    """Retry every failed change (after fixing the token). Returns how many were retried."""
+    """Retry every failed change of the leads `user` sees (after fixing the token). Returns how
+    many were retried."""
     require_service(user, RESOLVE)
-    ids = list(
-        LeadChange.objects.filter(state=LeadChange.State.FAILED).values_list("lead_id", flat=True)
-    )
+    failed = LeadChange.objects.filter(state=LeadChange.State.FAILED)
+    if user is not None:
+        failed = visibility(user).scope.apply(failed, "lead__bot_id")
+    ids = list(failed.values_list("lead_id", flat=True))
     with transaction.atomic():
-        count = LeadChange.objects.filter(state=LeadChange.State.FAILED).update(
+        count = LeadChange.objects.filter(pk__in=failed.values("pk")).update(
             state=LeadChange.State.PENDING,
             next_attempt_at=None,
             resolved_by=acting_user(user),

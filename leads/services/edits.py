@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 
 from leads import tasks
-from leads.accounts.permissions import EDIT_CONTACT, TRIAGE, require_service
+from leads.accounts.permissions import EDIT_CONTACT, TRIAGE, require_service, require_visible
 from leads.botpenguin.errors import ConfigurationError
 from leads.botpenguin.records import STATUSES, build_put_body
 from leads.bots.config import check_configured, put_ids
@@ -212,8 +212,10 @@ def _copy(value: Any) -> Any:
 
 
 def _check_allowed(lead: Lead, user: User, changes: Changes) -> None:
-    """Triage rights for any edit; contact rights too when it changes a non-triage field."""
+    """Triage rights for any edit; contact rights too when it changes a non-triage field; and a
+    person sees the lead's bot (else it is a 404 for them)."""
     require_service(user, TRIAGE)
+    require_visible(user, lead.bot_id)
     if not callable(changes) and any(
         getattr(lead, name) != value for name, value in changes.items() if name not in TRIAGE_FIELDS
     ):
