@@ -108,8 +108,8 @@ def test_a_polled_page_reads_session_and_user_and_nothing_else_for_the_roles(
     agent_client, django_assert_max_num_queries
 ):
     agent_client.get("/changes/counts/")
-    # the session, the user with their permissions, the counts
-    with django_assert_max_num_queries(3):
+    # the session, the user with their permissions, the bots they see, the counts
+    with django_assert_max_num_queries(4):
         assert agent_client.get("/changes/counts/").status_code == 200
 
 
@@ -120,7 +120,8 @@ def test_with_a_shared_cache_a_page_reads_its_session_from_the_cache(
     client = Client()
     client.force_login(user)
     client.get("/changes/counts/")
-    with django_assert_max_num_queries(2):  # the user with their permissions, the counts
+    # the user with their permissions, the bots they see, the counts
+    with django_assert_max_num_queries(3):
         assert client.get("/changes/counts/").status_code == 200
     client.post("/accounts/logout/")
     assert client.get("/leads/").status_code == 302

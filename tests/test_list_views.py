@@ -13,8 +13,8 @@ from tests.factories import BASE, make_lead
 pytestmark = pytest.mark.django_db
 
 
-# What any signed-in page reads: the session and its user.
-PAGE_QUERIES = 2
+# What any signed-in page of leads reads: the session, its user and the bots they see.
+PAGE_QUERIES = 3
 
 
 def uuids_on_page(response) -> list[str]:
@@ -198,7 +198,7 @@ def test_counts_are_shared_by_the_same_filters_in_any_order(agent_client):
     agent_client.get("/leads/?tag=hot&status=OPEN&per_page=25")
     with CaptureQueriesContext(connection) as ctx:
         response = agent_client.get("/leads/?per_page=50&status=OPEN&tag=hot&sort=name")
-    # the session, its user and the rows: both counts and the frame's last sync come from the
+    # the session, its user, their bots and the rows: both counts and the frame's last sync come from the
     # first request's cache entries
     assert len(ctx.captured_queries) <= PAGE_QUERIES + 1, [q["sql"] for q in ctx.captured_queries]
     assert "5 matching" in response.content.decode()
@@ -228,7 +228,7 @@ def test_a_fixed_number_of_queries_whatever_the_page_size(agent_client):
                 response = agent_client.get(f"/leads/?per_page={per_page}&tag=a&status=OPEN")
             assert len(uuids_on_page(response)) == per_page
             bucket.append(len(ctx.captured_queries))
-    # the session, its user, the rows + (until cached) the frame's last sync, the matching count
+    # the session, its user, their bots, the rows + (until cached) the frame's last sync, the matching count
     # and the status counts
     assert uncached[0] == uncached[1] <= PAGE_QUERIES + 4, [q["sql"] for q in ctx.captured_queries]
     assert cached[0] == cached[1] <= PAGE_QUERIES + 1

@@ -55,10 +55,11 @@ def peek(kind: str, key: str) -> object | None:
     return cache.get(_full_key(kind, key))
 
 
-def params_key(params: QueryDict, *, without: tuple[str, ...] = ()) -> str:
-    """A canonical text of a query string (sorted names and values) minus `without`: requests
-    that filter the same way share a cache entry, without compiling their SQL to find out."""
-    return "&".join(
+def params_key(params: QueryDict, *, without: tuple[str, ...] = (), scope: str = "*") -> str:
+    """A canonical text of a query string (sorted names and values) minus `without`, under a bot
+    `scope` (selectors.bots.Scope.key): requests that filter the same way over the same bots share
+    a cache entry, without compiling their SQL to find out."""
+    return f"bots={scope}|" + "&".join(
         f"{name}={value}"
         for name in sorted(params)
         if name not in without

@@ -60,6 +60,9 @@ class LeadFilter(django_filters.FilterSet):
     agent = django_filters.CharFilter(
         method="filter_agent", label="Agent", help_text='"none" for unassigned', max_length=255
     )
+    # The list's bot switcher and Bot filter (`?bot=<id>`): one bot of those the person sees,
+    # whose scope selectors.bots.list_scope leaves to this filter (`bot_id = X`).
+    bot = django_filters.NumberFilter(field_name="bot_id", label="Bot", min_value=1)
     updated_after = day_filter("remote_updated_at", "Updated from", after=True)
     updated_before = day_filter("remote_updated_at", "Updated until", after=False)
     created_after = day_filter("remote_created_at", "Created from", after=True)
@@ -67,7 +70,7 @@ class LeadFilter(django_filters.FilterSet):
 
     class Meta:
         model = Lead
-        fields = ["q", "status", "tag", "agent"]
+        fields = ["q", "status", "tag", "agent", "bot"]
 
     # Set by the list when its cached count says the search matches many rows (see filter_q).
     many_matches = False

@@ -7,6 +7,7 @@ from django.http import QueryDict
 
 from leads.models import Lead, LeadTag, Status
 from leads.selectors import counting
+from leads.selectors.bots import EVERY_BOT, Scope
 from leads.selectors.filters import LeadFilter
 
 KIND_PARAM = "type"
@@ -38,53 +39,56 @@ def is_non_lead(params: QueryDict) -> bool:
     return params.get(KIND_PARAM) == NON_LEAD
 
 
-def base_queryset(params: QueryDict) -> ListQuerySet:
-    """Leads, or other chats with ?type=non-lead, newest first."""
+def base_queryset(params: QueryDict, *, scope: Scope = EVERY_BOT) -> ListQuerySet:
+    """Leads, or other chats with ?type=non-lead, of the `scope`'s bots, newest first. `scope`:
+    the bots a person sees (selectors.bots.list_scope); EVERY_BOT for the system itself."""
     # `is_lead IN (…)` rather than `is_lead = …`: Django writes the latter as a bare boolean
     # column on SQLite, which cannot use the (is_lead, …) indexes.
     leads = ListQuerySet(Lead).filter(is_lead__in=[not is_non_lead(params)])
-    return leads.order_by(*DEFAULT_ORDER)
+    return scope.apply(leads).order_by(*DEFAULT_ORDER)
 
 
-def filtered(params: QueryDict) -> LeadFilter:
+def filtered(params: QueryDict, *, scope: Scope = EVERY_BOT) -> LeadFilter:
     """The bound filter over the kind the params ask for (its .qs is the filtered queryset)."""
-    return LeadFilter(params, queryset=base_queryset(params))
+    return LeadFilter(params, queryset=base_queryset(params, scope=scope))
 
 
-def matching(params: QueryDict) -> QuerySet[Lead]:
+def matching(params: QueryDict, *, scope: Scope = EVERY_BOT) -> QuerySet[Lead]:
     """Every lead the params' filter matches (for "all N matching" bulk actions). Without any
     filter parameter that is the kind's base queryset, without building a FilterSet."""
     if not any(name in LeadFilter.base_filters for name in params):
-        return base_queryset(params)
-    lead_filter = filtered(params)
+        return base_queryset(params, scope=scope)
+    lead_filter = filtered(params, scope=scope)
     if not lead_filter.is_valid():
         return Lead.objects.none()
     return lead_filter.qs
 
 
-def status_counts(params: QueryDict) -> dict[str, int]:
-    """Leads per status under every filter but the status one, in one query (cached: the
-    FilterSet and the SQL are only built on a miss)."""
+def status_counts(params: QueryDict, *, scope: Scope = EVERY_BOT) -> dict[str, int]:
+    """Leads per status under every filter but the status one, in one query (cached, under the
+    scope too: the FilterSet and the SQL are only built on a miss)."""
 
     def compute() -> dict[str, int]:
         without_status = params.copy()
         without_status.pop("status", None)
-        queryset = matching(without_status).order_by()
+        queryset = matching(without_status, scope=scope).order_by()
         aggregates = {value: Count("id", filter=Q(status=value)) for value, _ in Status.choices}
         return queryset.aggregate(all=Count("id"), **aggregates)
 
-    key = counting.params_key(params, without=("status", *CONTROL_PARAMS))
+    key = counting.params_key(params, without=("status", *CONTROL_PARAMS), scope=scope.key)
     return counting.cached("status-counts", key, compute)
 
 
-def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None]:
+def neighbours(
+    *, lead: Lead, params: QueryDict, scope: Scope = EVERY_BOT
+) -> tuple[str | None, str | None]:
     """(previous uuid, next uuid) of `lead` within the list's current filter and default order
     (newest updated first, then highest id). Each side is one range scan on the list's index,
     from `lead`'s place: a row-value comparison, which both databases seek an index with."""
     when = lead.remote_updated_at
     if when is None:
         return None, None
-    queryset = matching(params)
+    queryset = matching(params, scope=scope)
     place = [connection.ops.adapt_datetimefield_value(when), lead.id]
 
     def first(op: str, *order: str) -> str | None:
@@ -103,17 +107,19 @@ def neighbours(*, lead: Lead, params: QueryDict) -> tuple[str | None, str | None
 TAG_SUGGESTIONS_SECONDS = 60
 
 
-def tag_suggestions(limit: int = 200) -> list[str]:
-    """Tags already in use, most used first. Every list page asks for them (the tag inputs'
-    datalist) and counting them groups every tag row (~0.1 s at 100,000 leads), so they are
-    cached for a minute: a brand-new tag may take that long to be suggested."""
+def tag_suggestions(limit: int = 200, *, scope: Scope = EVERY_BOT) -> list[str]:
+    """Tags already in use on the scope's bots, most used first. Every list page asks for them
+    (the tag inputs' datalist) and counting them groups every tag row (~0.1 s at 100,000 leads),
+    so they are cached for a minute: a brand-new tag may take that long to be suggested."""
 
     def compute() -> list[str]:
         rows = (
-            LeadTag.objects.values("key")
+            scope.apply(LeadTag.objects.all(), "lead__bot_id")
+            .values("key")
             .annotate(n=Count("id"), name=Min("name"))
             .order_by("-n", "key")[:limit]
         )
         return [row["name"] for row in rows]
 
-    return cache.get_or_set(f"botpanel:tag-suggestions:{limit}", compute, TAG_SUGGESTIONS_SECONDS)
+    key = f"botpanel:tag-suggestions:{limit}:{scope.key}"
+    return cache.get_or_set(key, compute, TAG_SUGGESTIONS_SECONDS)

@@ -6,11 +6,12 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from leads.models import Heartbeat, Lead, LeadChange, SyncRun
+from leads.selectors.bots import EVERY_BOT, Scope
 
 
-def mirror_counts() -> dict[str, int]:
-    """How many chats the mirror holds, by kind, in one query."""
-    return Lead.objects.aggregate(
+def mirror_counts(scope: Scope = EVERY_BOT) -> dict[str, int]:
+    """How many chats the mirror holds on the scope's bots, by kind, in one query."""
+    return scope.apply(Lead.objects.all()).aggregate(
         leads=Count("id", filter=Q(is_lead=True)),
         other_chats=Count("id", filter=Q(is_lead=False)),
         missing=Count("id", filter=Q(missing_since__isnull=False)),
@@ -42,15 +43,17 @@ def forget_frame_last_sync() -> None:
     cache.delete(FRAME_SYNC_KEY)
 
 
-def last_successful_sync() -> SyncRun | None:
-    return (
-        SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED).order_by("-started_at", "-id").first()
-    )
+def last_successful_sync(scope: Scope = EVERY_BOT) -> SyncRun | None:
+    """The last successful sync of one of the scope's bots (of any, with runs from before
+    bots, for every bot)."""
+    runs = scope.apply(SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED))
+    return runs.order_by("-started_at", "-id").first()
 
 
-def change_counts() -> dict[str, int]:
-    """Pending and failed edits, in one query."""
-    return LeadChange.objects.filter(state__in=LeadChange.OPEN_STATES).aggregate(
+def change_counts(scope: Scope = EVERY_BOT) -> dict[str, int]:
+    """Pending and failed edits of the scope's leads, in one query."""
+    changes = LeadChange.objects.filter(state__in=LeadChange.OPEN_STATES)
+    return scope.apply(changes, "lead__bot_id").aggregate(
         pending=Count("id", filter=Q(state=LeadChange.State.PENDING)),
         failed=Count("id", filter=Q(state=LeadChange.State.FAILED)),
     )

@@ -8,6 +8,8 @@ from django.urls import get_script_prefix, reverse
 from django.utils.functional import SimpleLazyObject
 
 from leads.selectors import overview as selectors
+from leads.selectors.bots import lead_counts
+from leads.web.scope import ALL_BOTS, current_bot, seen
 
 # The frame's links and assets, by name (url names for reverse(), paths for static()).
 FRAME_URLS = {
@@ -52,5 +54,37 @@ def frame(request: HttpRequest) -> dict:
     values = {"frame_assets": assets}
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return values
-    values.update(frame_urls=urls, frame_last_sync=SimpleLazyObject(selectors.frame_last_sync))
+    values.update(
+        frame_urls=urls,
+        frame_last_sync=SimpleLazyObject(selectors.frame_last_sync),
+        frame_bots=SimpleLazyObject(lambda: bot_switcher(request, urls["list"])),
+    )
     return values
+
+
+def bot_switcher(request: HttpRequest, list_url: str) -> dict:
+    """The navigation's bot switcher, for a person who sees more than one bot: "All bots" and
+    each bot with its lead count, links to the list scoped so (`?bot=`), the current one marked.
+    Empty (nothing shown) for one bot or none."""
+    visible = seen(request)
+    if not visible.several:
+        return {}
+    counts = lead_counts(visible)
+    current = current_bot(request)
+    choices = [
+        {
+            "id": bot.id,
+            "name": bot.name,
+            "count": counts.get(bot.id, 0),
+            "url": f"{list_url}?bot={bot.id}",
+            "active": bot.id == current,
+        }
+        for bot in visible.bots
+    ]
+    return {
+        "choices": choices,
+        "all_url": f"{list_url}?bot={ALL_BOTS}",
+        "all_count": sum(counts.values()),
+        "label": next((c["name"] for c in choices if c["active"]), "All bots"),
+        "all_active": current is None,
+    }

@@ -25,6 +25,7 @@ from leads.web.display import when
 # the same.
 ROW_FIELDS = (
     "uuid",
+    "bot_id",
     "name",
     "email",
     "phone",
@@ -113,6 +114,8 @@ class LeadTable(tables.Table):
 
     selected = tables.Column(accessor="uuid", verbose_name="", orderable=False)
     name = tables.Column(verbose_name="Name", order_by=("name", "id"))
+    # Shown only to a person who sees several bots (LeadTable's `bot_names`).
+    bot = tables.Column(accessor="bot_id", verbose_name="Bot", orderable=False)
     email = tables.Column(attrs={"th": {"class": "d-none d-lg-table-cell"}})
     phone = tables.Column(
         order_by=("phone", "id"), attrs={"th": {"class": "d-none d-lg-table-cell"}}
@@ -138,6 +141,7 @@ class LeadTable(tables.Table):
         sequence = (
             "selected",
             "name",
+            "bot",
             "email",
             "phone",
             "status",
@@ -154,15 +158,28 @@ class LeadTable(tables.Table):
         # request uses, keeps RequestConfig from taking any other number from the URL.
         per_page_field = "per_page_checked_by_view"
 
-    def __init__(self, *args, query_string: str = "", **kwargs):
-        """`query_string`: the list's filters, which links to a lead keep."""
+    def __init__(
+        self, *args, query_string: str = "", bot_names: dict[int, str] | None = None, **kwargs
+    ):
+        """`query_string`: the list's filters, which links to a lead keep. `bot_names`: the
+        Bot column's names by bot id, for a person who sees several bots (None: no Bot column)."""
+        if bot_names is None:
+            kwargs["exclude"] = (*kwargs.get("exclude", ()), "bot")
         super().__init__(*args, **kwargs)
+        self.show_bot = bot_names is not None
+        self.bot_names = bot_names or {}
         self.detail_url = lead_url("leads:detail", query_string)
         self.status_url = lead_url("leads:row-status")
         # The moments of every row are shown in it (reading it is not free).
         self.time_zone = get_current_timezone()
-        # Besides a row's values, what its markup depends on: its links and time zone.
-        self.row_context = (self.detail_url(UUID_SLOT), self.status_url(UUID_SLOT), self.time_zone)
+        # Besides a row's values (its bot_id among them), what its markup depends on: its links,
+        # time zone and the Bot column's names (a renamed bot makes new markup).
+        self.row_context = (
+            self.detail_url(UUID_SLOT),
+            self.status_url(UUID_SLOT),
+            self.time_zone,
+            tuple(sorted(self.bot_names.items())) if self.show_bot else None,
+        )
 
     def row_html(self, row: tuple, render: Callable) -> str:
         """`render(self, row)`: the markup of a row of values (ROW_FIELDS), made once for the

@@ -19,13 +19,20 @@ from leads.models import LeadChange
 from leads.selectors import overview as selectors
 from leads.selectors.filters import ChangeFilter
 from leads.web.redirects import redirect_back
+from leads.web.scope import seen
 from leads.web.tables import ChangeTable
+
+
+def _failed_change(request: HttpRequest, pk: int) -> LeadChange:
+    """A failed change of a lead of the person's bots; any other is a 404."""
+    changes = LeadChange.objects.select_related("lead").filter(state=LeadChange.State.FAILED)
+    return get_object_or_404(seen(request).scope.apply(changes, "lead__bot_id"), pk=pk)
 
 
 @require_POST
 @permission_required(RESOLVE)
 def change_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    change = get_object_or_404(LeadChange, pk=pk, state=LeadChange.State.FAILED)
+    change = _failed_change(request, pk)
     change = services.change_retry(change=change, user=request.user)
     if change.state == LeadChange.State.DELIVERED:
         messages.success(request, "Sent to BotPenguin.")
@@ -39,7 +46,7 @@ def change_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @permission_required(RESOLVE)
 def change_discard(request: HttpRequest, pk: int) -> HttpResponse:
-    change = get_object_or_404(LeadChange, pk=pk, state=LeadChange.State.FAILED)
+    change = _failed_change(request, pk)
     services.change_discard(change=change, user=request.user)
     messages.info(request, "Discarded: the lead shows BotPenguin's values again.")
     return redirect_back(request, "leads:activity")
@@ -62,11 +69,12 @@ class ActivityView(PermissionRequiredMixin, SingleTableMixin, FilterView):
     table_pagination = {"per_page": 50}
 
     def get_queryset(self):
-        return LeadChange.objects.select_related("lead", "user").order_by("-created_at", "-id")
+        changes = LeadChange.objects.select_related("lead", "user").order_by("-created_at", "-id")
+        return seen(self.request).scope.apply(changes, "lead__bot_id")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["counts"] = selectors.change_counts()
+        context["counts"] = selectors.change_counts(seen(self.request).scope)
         context["can_resolve"] = can_resolve_changes(self.request.user)
         return context
 
@@ -76,5 +84,7 @@ class ActivityView(PermissionRequiredMixin, SingleTableMixin, FilterView):
 def change_counts(request: HttpRequest) -> HttpResponse:
     """The navigation's pending/failed badges (polled by htmx)."""
     return render(
-        request, "leads/partials/change_counts.html", {"counts": selectors.change_counts()}
+        request,
+        "leads/partials/change_counts.html",
+        {"counts": selectors.change_counts(seen(request).scope)},
     )

@@ -7,7 +7,7 @@ import json
 from django.contrib import messages
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -24,6 +24,7 @@ from leads.accounts.permissions import (
 from leads.botpenguin.records import STATUS_LABELS
 from leads.models import Lead, LeadChange
 from leads.selectors import lists as list_queries
+from leads.selectors.bots import list_scope
 from leads.web.forms import (
     AddTagForm,
     AttributeFormSet,
@@ -32,11 +33,8 @@ from leads.web.forms import (
     RemoveTagForm,
     StatusForm,
 )
+from leads.web.scope import lead_or_404, seen
 from leads.web.views.list import filter_query_string
-
-
-def _lead(uuid: str) -> Lead:
-    return get_object_or_404(Lead.objects.select_related("bot"), uuid=uuid)
 
 
 def _detail_url(request: HttpRequest, lead: Lead) -> str:
@@ -52,7 +50,11 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         if request.method == "POST"
         else filter_query_string(request.GET)
     )
-    previous, following = list_queries.neighbours(lead=lead, params=QueryDict(query))
+    params = QueryDict(query)
+    visible = seen(request)
+    previous, following = list_queries.neighbours(
+        lead=lead, params=params, scope=list_scope(visible, params)
+    )
     suffix = f"?{query}" if query else ""
     editable = can_edit_contact(request.user)
     conflict = forms.get("conflict")
@@ -65,6 +67,10 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
     context = {
         "version": version,
         "lead": lead,
+        # The forms post to this very lead: its bot picks it where another of the person's
+        # bots holds the same uuid (web.scope.lead_or_404).
+        "bot_suffix": f"?bot={lead.bot_id}" if visible.several else "",
+        "bot_name": lead.bot.name if visible.several else "",
         "query": query,
         "suffix": suffix,
         "list_url": reverse("leads:list") + suffix,
@@ -113,7 +119,7 @@ def _show(name: str, value) -> str:
 
 @permission_required(VIEW)
 def lead_detail(request: HttpRequest, uuid: str) -> HttpResponse:
-    return _render(request, _lead(uuid))
+    return _render(request, lead_or_404(request, uuid))
 
 
 def _done(request, lead, change, what: str) -> HttpResponse:
@@ -136,7 +142,7 @@ def _version(request: HttpRequest) -> int | None:
 @require_POST
 @permission_required(TRIAGE)
 def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
-    lead = _lead(uuid)
+    lead = lead_or_404(request, uuid)
     form = StatusForm(request.POST)
     if not form.is_valid():
         return _render(request, lead, 400, status_form=form)
@@ -157,7 +163,7 @@ def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
 @require_POST
 @permission_required(TRIAGE)
 def add_note(request: HttpRequest, uuid: str) -> HttpResponse:
-    lead = _lead(uuid)
+    lead = lead_or_404(request, uuid)
     form = NoteForm(request.POST)
     if not form.is_valid():
         return _render(request, lead, 400, note_form=form)
@@ -176,7 +182,7 @@ def add_note(request: HttpRequest, uuid: str) -> HttpResponse:
 @require_POST
 @permission_required(TRIAGE)
 def edit_tags(request: HttpRequest, uuid: str) -> HttpResponse:
-    lead = _lead(uuid)
+    lead = lead_or_404(request, uuid)
     if "remove" in request.POST:
         remove_form = RemoveTagForm(request.POST)
         if not remove_form.is_valid():
@@ -200,7 +206,7 @@ def edit_tags(request: HttpRequest, uuid: str) -> HttpResponse:
 @require_POST
 @permission_required(EDIT_CONTACT)
 def edit_contact(request: HttpRequest, uuid: str) -> HttpResponse:
-    lead = _lead(uuid)
+    lead = lead_or_404(request, uuid)
     form = ContactForm(request.POST)
     formset = AttributeFormSet(request.POST, prefix="attr")
     if not (form.is_valid() & formset.is_valid()):

@@ -6,8 +6,9 @@ from django.contrib import messages
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.forms import BoundField
 from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_POST
 from django_filters.views import FilterView
 from django_tables2 import SingleTableMixin
@@ -19,12 +20,15 @@ from leads.botpenguin.records import STATUS_LABELS
 from leads.models import Lead, Status
 from leads.selectors import counting
 from leads.selectors import lists as list_queries
+from leads.selectors.bots import Scope, list_scope
 from leads.selectors.counting import CachedCountPaginator
 from leads.selectors.filters import DATE_FILTERS, PER_PAGE_CHOICES, LeadFilter
 from leads.web.export import LeadExportTable
 from leads.web.forms import BulkActionForm
 from leads.web.redirects import redirect_back
+from leads.web.scope import current_bot, lead_or_404, list_params, seen
 from leads.web.tables import ROW_FIELDS, LeadTable
+from leads.web.views.home import no_bots
 
 CONTROL_PARAMS = list_queries.CONTROL_PARAMS
 # The keyboard shortcuts' help: "1 Open, 2 In progress, …" (keys 1–6 set a row's status).
@@ -67,8 +71,28 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     template_name = "leads/list.html"
     export_formats = ("csv", "xlsx")
 
+    def get(self, request, *args, **kwargs):
+        if seen(request).locked_out:
+            return no_bots(request)
+        return super().get(request, *args, **kwargs)
+
+    @cached_property
+    def params(self) -> QueryDict:
+        """The query with the remembered bot applied (web.scope.list_params): what the page
+        shows, counts and links by."""
+        return list_params(self.request)
+
+    @cached_property
+    def scope(self) -> Scope:
+        return list_scope(seen(self.request), self.params)
+
     def get_queryset(self):
-        return list_queries.base_queryset(self.request.GET)
+        return list_queries.base_queryset(self.params, scope=self.scope)
+
+    def get_filterset_kwargs(self, filterset_class):
+        kwargs = super().get_filterset_kwargs(filterset_class)
+        kwargs["data"] = self.params
+        return kwargs
 
     def exporting(self) -> bool:
         return bool(self.request.GET.get(self.export_trigger_param))
@@ -86,7 +110,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     def many_matches(self) -> bool:
         """Whether this search is known (from the cached count) to match at least ten times the
         rows the page needs: then walking the ordered index finds the page sooner."""
-        params = self.request.GET
+        params = self.params
         if not params.get("q") or self.exporting():
             return False
         count = counting.peek("count", self.count_key())
@@ -97,8 +121,9 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         return isinstance(count, int) and count >= 10 * page * per_page(params)
 
     def count_key(self) -> str:
-        """What the matching count is cached under: the filter parameters (see counting)."""
-        return counting.params_key(self.request.GET, without=CONTROL_PARAMS)
+        """What the matching count is cached under: the filter parameters and the bot scope (see
+        counting)."""
+        return counting.params_key(self.params, without=CONTROL_PARAMS, scope=self.scope.key)
 
     def get_table_class(self):
         return LeadExportTable if self.exporting() else LeadTable
@@ -106,7 +131,10 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     def get_table_kwargs(self):
         if self.exporting():
             return {}
-        return {"query_string": filter_query_string(self.request.GET)}
+        return {
+            "query_string": filter_query_string(self.params),
+            "bot_names": bot_names(self.request),
+        }
 
     def get_table_pagination(self, table):
         return {
@@ -121,13 +149,14 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        params = self.request.GET
+        params = self.params
         if self.exporting():
             return context  # the export renders the table alone
         query = filter_query_string(params)
         non_lead = list_queries.is_non_lead(params)
         base = {"type": "non-lead"} if non_lead else {}
-        counts = list_queries.status_counts(params)
+        counts = list_queries.status_counts(params, scope=self.scope)
+        visible = seen(self.request)
         active = params.getlist("status")
         form = context["filter"].form
         chosen = per_page(params)
@@ -139,9 +168,11 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
             filter_query=query,
             per_page=str(chosen),
             per_page_options=[(str(n), n == chosen) for n in PER_PAGE_CHOICES],
+            bot_choices=visible.bots if visible.several else (),
+            chosen_bot=current_bot(self.request),
             kept_params=[
                 (key, value)
-                for key, values in params.lists()
+                for key, values in self.request.GET.lists()
                 if key not in ("per_page", "page")
                 for value in values
             ],
@@ -168,6 +199,12 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
             export_xlsx="?" + (query + "&" if query else "") + "_export=xlsx",
         )
         return context
+
+
+def bot_names(request: HttpRequest) -> dict[int, str] | None:
+    """The Bot column's names, when the person sees more than one bot (else no Bot column)."""
+    visible = seen(request)
+    return visible.names() if visible.several else None
 
 
 def _set_status(request: HttpRequest, lead: Lead) -> tuple[str, int]:
@@ -199,7 +236,7 @@ def _set_status(request: HttpRequest, lead: Lead) -> tuple[str, int]:
 @permission_required(TRIAGE)
 def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
     """Change one row's status in place (htmx) and answer with the re-rendered row."""
-    lead = get_object_or_404(Lead.objects.select_related("bot"), uuid=uuid)
+    lead = lead_or_404(request, uuid)
     note, http_status = _set_status(request, lead)
     if not request.htmx:
         if note:
@@ -209,7 +246,7 @@ def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
         return redirect_back(request, "leads:list")
     query = filter_query_string(QueryDict(request.POST.get("query", "")))
     context = {
-        "table": LeadTable([lead], query_string=query),
+        "table": LeadTable([lead], query_string=query, bot_names=bot_names(request)),
         "lead": lead,
         "note": note,
         "note_class": "text-warning-emphasis" if note == services.SAVED_PENDING else "text-danger",
@@ -232,10 +269,12 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
             for error in errors:
                 messages.error(request, error)
         return redirect(back)
+    visible = seen(request)
     if form.cleaned_data["all_matching"]:
-        leads = list_queries.matching(QueryDict(query))
+        params = QueryDict(query)
+        leads = list_queries.matching(params, scope=list_scope(visible, params))
     else:
-        leads = Lead.objects.filter(uuid__in=form.cleaned_data["selected"])
+        leads = visible.scope.apply(Lead.objects.filter(uuid__in=form.cleaned_data["selected"]))
     action = form.cleaned_data["action"]
     if action == "set_status":
         result = services.leads_bulk_set_status(
@@ -261,6 +300,5 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 @permission_required(VIEW)
 def tag_options(request: HttpRequest) -> HttpResponse:
     """<option>s of the tags in use, for the tag inputs' datalist (loaded by htmx)."""
-    return render(
-        request, "leads/partials/tag_options.html", {"tags": list_queries.tag_suggestions()}
-    )
+    tags = list_queries.tag_suggestions(scope=seen(request).scope)
+    return render(request, "leads/partials/tag_options.html", {"tags": tags})
