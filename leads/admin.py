@@ -4,10 +4,13 @@ from BotPenguin, and a chat BotPenguin no longer lists is marked missing, not de
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import Http404
 
 from leads import services
 from leads.accounts.permissions import can_resolve_changes
-from leads.models import Lead, LeadChange, Status, SyncRun
+from leads.models import Bot, Lead, LeadChange, Status, SyncRun
+from leads.selectors.bots import visibility
 from leads.web.forms import (
     clean_picture_url,
     clean_tag,
@@ -18,6 +21,58 @@ from leads.web.forms import (
 )
 
 ADMIN_EDITABLE = ("name", "email", "dial_code", "phone", "picture", "status", "agent_id")
+
+
+class BotScopedAdmin(admin.ModelAdmin):
+    """Rows of the bots the person sees (leads.selectors.bots) only, through `bot_field`; the
+    page of any other row is a 404 (never the admin's "does not exist" redirect of a row that
+    might exist, nor a 403)."""
+
+    bot_field = "bot_id"
+
+    def get_queryset(self, request):
+        return self.scoped(request, super().get_queryset(request))
+
+    def scoped(self, request, queryset):
+        return visibility(request.user).scope.apply(queryset, self.bot_field)
+
+    def require_row(self, request, object_id) -> None:
+        if object_id and self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such object.")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        self.require_row(request, object_id)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.require_row(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        self.require_row(request, object_id)
+        return super().delete_view(request, object_id, extra_context)
+
+
+class VisibleBotFilter(admin.SimpleListFilter):
+    """The changelists' bot filter, listing only the bots the person sees."""
+
+    title = "bot"
+    parameter_name = "bot"
+    bot_field = "bot_id"
+
+    def lookups(self, request, model_admin):
+        seen = visibility(request.user)
+        return [(str(bot.id), bot.name) for bot in seen.bots] if seen.several else []
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(**{self.bot_field: int(value)})
+        return queryset
+
+
+class ChangeBotFilter(VisibleBotFilter):
+    bot_field = "lead__bot_id"
 
 
 class LeadAdminForm(forms.ModelForm):
@@ -72,10 +127,11 @@ class LeadAdminForm(forms.ModelForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(BotScopedAdmin):
     form = LeadAdminForm
     list_display = (
         "__str__",
+        "bot",
         "email",
         "status",
         "agent_id",
@@ -83,7 +139,13 @@ class LeadAdmin(admin.ModelAdmin):
         "remote_updated_at",
         "missing_since",
     )
-    list_filter = ("status", "is_lead", ("missing_since", admin.EmptyFieldListFilter))
+    list_filter = (
+        VisibleBotFilter,
+        "status",
+        "is_lead",
+        ("missing_since", admin.EmptyFieldListFilter),
+    )
+    list_select_related = ("bot",)
     search_fields = ("name", "email", "phone", "uuid")
     ordering = ("-remote_updated_at", "-id")
     list_per_page = 100
@@ -142,6 +204,7 @@ class LeadAdmin(admin.ModelAdmin):
         # (on SQLite it would hold the write lock): the edit is sent first, in the services' own
         # short transactions, and the admin then shows its outcome.
         if request.method == "POST" and object_id and "_saveasnew" not in request.POST:
+            self.require_row(request, object_id)
             self.send_edit(request, object_id)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
@@ -170,9 +233,10 @@ class LeadAdmin(admin.ModelAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(BotScopedAdmin):
     list_display = (
         "started_at",
+        "bot",
         "kind",
         "full",
         "state",
@@ -184,7 +248,8 @@ class SyncRunAdmin(admin.ModelAdmin):
         "marked_missing",
         "error",
     )
-    list_filter = ("state", "kind", "full")
+    list_filter = (VisibleBotFilter, "state", "kind", "full")
+    list_select_related = ("bot",)
 
     def has_add_permission(self, request):
         return False
@@ -194,9 +259,10 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(LeadChange)
-class LeadChangeAdmin(admin.ModelAdmin):
+class LeadChangeAdmin(BotScopedAdmin):
+    bot_field = "lead__bot_id"
     list_display = ("created_at", "lead", "user", "action", "state", "attempts", "last_error")
-    list_filter = ("state", "action")
+    list_filter = (ChangeBotFilter, "state", "action")
     search_fields = ("lead__uuid", "lead__name", "user__username")
     list_select_related = ("lead", "user")
     actions = ["retry_changes", "discard_changes"]
@@ -227,3 +293,69 @@ class LeadChangeAdmin(admin.ModelAdmin):
         for change in failed:
             service(change=change, user=request.user)
         return len(failed)
+
+
+class BotAdminForm(forms.ModelForm):
+    # Write-only: a password input never rendered with a value; empty keeps the stored token.
+    new_token = forms.CharField(
+        label="New API token",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text="Leave empty to keep the current token. A token is never shown once saved.",
+    )
+
+    class Meta:
+        model = Bot
+        fields = ("name", "api_url", "remote_bot_id", "customer_id", "active", "members")
+
+
+@admin.register(Bot)
+class BotAdmin(BotScopedAdmin):
+    """Superusers manage every bot; lead admins the settings and team of the bots they see,
+    never the token. The token is write-only here: set through "New API token", never shown."""
+
+    form = BotAdminForm
+    bot_field = "id"
+    list_display = ("name", "remote_bot_id", "customer_id", "active", "token_state")
+    search_fields = ("name",)
+    filter_horizontal = ("members",)
+
+    @admin.display(description="API token")
+    def token_state(self, obj: Bot) -> str:
+        if obj.from_environment:
+            return "from the environment (BOTPENGUIN_API_TOKEN)"
+        return "set" if obj.has_token else "not set"
+
+    @staticmethod
+    def may_set_token(request, obj: Bot | None) -> bool:
+        return request.user.is_superuser and not (obj is not None and obj.from_environment)
+
+    def get_fields(self, request, obj=None):
+        fields = ["name", "api_url", "remote_bot_id", "customer_id", "active", "members"]
+        fields.append("new_token" if self.may_set_token(request, obj) else "token_state")
+        return fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.from_environment:
+            # Read from the BOTPENGUIN_* settings when used (leads.bots.config), never stored.
+            return ("name", "api_url", "remote_bot_id", "customer_id", "token_state")
+        return ("token_state",)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+        if self.may_set_token(request, obj):
+            return form_class
+        # Not even a field a posted value could reach.
+        return type(form_class.__name__, (form_class,), {"new_token": None})
+
+    def save_model(self, request, obj, form, change):
+        token = form.cleaned_data.get("new_token")
+        if token and self.may_set_token(request, obj if change else None):
+            obj.set_token(token)
+        super().save_model(request, obj, form, change)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
