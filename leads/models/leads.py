@@ -127,6 +127,11 @@ class Lead(models.Model):
         indexes = [
             # The list: one kind (lead / non-lead), newest first, optionally by status or agent.
             models.Index(fields=["is_lead", "-remote_updated_at", "-id"], name="lead_kind_updated"),
+            # The list scoped to one bot (`bot_id = X`, selectors.bots): seek the bot's kind, in
+            # the list's order, and count it, without reading the other bots' rows.
+            models.Index(
+                fields=["bot", "is_lead", "-remote_updated_at", "-id"], name="lead_bot_kind_updated"
+            ),
             models.Index(
                 fields=["is_lead", "status", "-remote_updated_at", "-id"], name="lead_kind_status"
             ),
