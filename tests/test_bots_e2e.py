@@ -44,15 +44,11 @@ def add_bots(first, second, monkeypatch):
     """First through standard input, Second through BOTPENGUIN_API_TOKEN."""
     monkeypatch.delenv("BOTPENGUIN_API_TOKEN", raising=False)
     out = io.StringIO()
-    call_command(
-        "addbot", "First", "--bot-id", "bot-one", "--customer-id", "cust-one",
-        "--api-url", first.url, stdin=io.StringIO(FIRST_TOKEN + "\n"), stdout=out,
-    )  # fmt: skip
+    first_ids = ["--bot-id", "bot-one", "--customer-id", "cust-one", "--api-url", first.url]
+    call_command("addbot", "First", *first_ids, stdin=io.StringIO(FIRST_TOKEN + "\n"), stdout=out)
     monkeypatch.setenv("BOTPENGUIN_API_TOKEN", SECOND_TOKEN)
-    call_command(
-        "addbot", "Second", "--bot-id", "bot-two", "--customer-id", "cust-two",
-        "--api-url", second.url, stdin=io.StringIO("not-this-one\n"), stdout=out,
-    )  # fmt: skip
+    second_ids = ["--bot-id", "bot-two", "--customer-id", "cust-two", "--api-url", second.url]
+    call_command("addbot", "Second", *second_ids, stdin=io.StringIO("not-this-one\n"), stdout=out)
     monkeypatch.delenv("BOTPENGUIN_API_TOKEN")
     assert FIRST_TOKEN not in out.getvalue() and SECOND_TOKEN not in out.getvalue()
     return Bot.objects.get(name="First"), Bot.objects.get(name="Second")
