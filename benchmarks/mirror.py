@@ -10,7 +10,7 @@ from django.db import connection
 
 from leads.botpenguin.sandbox.seed import STATUS_WEIGHTS as STATUSES
 from leads.botpenguin.sandbox.seed import TAGS
-from leads.models import Lead, LeadChange, LeadTag
+from leads.models import Bot, Lead, LeadChange, LeadTag
 
 FIRST = [
     "Meera",
@@ -58,12 +58,13 @@ LAST = [
 
 def seed(n: int) -> None:
     have = Lead.objects.count()
-    if have == n:
+    if have == n and Lead.objects.filter(bot__name__in=BENCH_BOTS).count() == n:
         print(f"Mirror already holds {n:,} leads.")
         tidy()
         return
     print(f"Seeding {n:,} leads into the mirror…", flush=True)
     clear_mirror()
+    bots = bench_bots()
     rng = random.Random(42)
     now = datetime(2026, 11, 1, tzinfo=UTC)
     agents = [f"64a1a9d0aa0000000000004{i}" for i in range(8)] + [""] * 2
@@ -79,8 +80,7 @@ def seed(n: int) -> None:
             updated = created + timedelta(seconds=rng.randint(0, 30 * 86400))
             leads.append(
                 Lead(
-                    bot_id="bench-bot",
-                    customer_id="bench-customer",
+                    bot=bots[i % len(bots)],
                     uuid=f"{rng.getrandbits(128):032x}",
                     remote_id=f"{i:024x}",
                     is_lead=rng.random() < 0.8,
@@ -138,9 +138,28 @@ def tidy() -> None:
             cursor.execute("ANALYZE")
 
 
-def clear_mirror(bot_id: str | None = None) -> None:
-    """Delete the leads (of `bot_id`, or all) in three statements, without loading them: a Django
-    delete() collects every row and its changes first, hundreds of MB for 100,000 leads."""
+# The list benches' mirror: `n` leads spread evenly over these bots (the scoped cases show one).
+BENCH_BOTS = ("Bench A", "Bench B", "Bench C")
+
+
+def bench_bots() -> list[Bot]:
+    bots = []
+    for name in BENCH_BOTS:
+        bot, _ = Bot.objects.get_or_create(
+            name=name,
+            defaults={
+                "api_url": "http://127.0.0.1:9",
+                "remote_bot_id": name.lower().replace(" ", "-"),
+                "customer_id": "bench-customer",
+            },
+        )
+        bots.append(bot)
+    return bots
+
+
+def clear_mirror(bot_id: int | None = None) -> None:
+    """Delete the leads (of bot `bot_id`, or all) in three statements, without loading them: a
+    Django delete() collects every row and its changes first, hundreds of MB for 100,000 leads."""
     leads = Lead._meta.db_table
     where, params = ("WHERE bot_id = %s", [bot_id]) if bot_id else ("", [])
     with connection.cursor() as cursor:
@@ -154,7 +173,8 @@ def clear_mirror(bot_id: str | None = None) -> None:
 
 
 def clear_sync_bot() -> None:
-    """Delete the sync bench's leads."""
-    clear_mirror("sync-bot")
+    """Delete the sync bench's leads (of the bots whose Bot ID is "sync-bot")."""
+    for bot_id in Bot.objects.filter(remote_bot_id="sync-bot").values_list("pk", flat=True):
+        clear_mirror(bot_id)
     if connection.vendor == "postgresql":
         tidy()

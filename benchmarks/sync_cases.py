@@ -20,6 +20,7 @@ from mirror import clear_sync_bot
 
 from leads.botpenguin.client import BotPenguinClient, ClientConfig
 from leads.botpenguin.records import parse_chat
+from leads.bots.config import ensure_environment_bot
 from leads.models import Lead
 from leads.sync.pages import FETCH_THREADS
 from leads.sync.run import sync_leads
@@ -82,6 +83,7 @@ def bench_sync_latency(latency_chats: int) -> dict:
     try:
         use_sandbox(url)
         clear_sync_bot()
+        bot = ensure_environment_bot()
         started = time.monotonic()
         with BotPenguinClient(ClientConfig(url, "bench", "sync-bot", "sync-customer")) as client:
             for kind in ("lead", "non-lead"):
@@ -90,7 +92,7 @@ def bench_sync_latency(latency_chats: int) -> dict:
                     for raw in data:
                         record = parse_chat(raw)
                         Lead.objects.update_or_create(
-                            bot_id="sync-bot",
+                            bot=bot,
                             uuid=record.uuid,
                             defaults={
                                 "name": record.name,
@@ -182,7 +184,9 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
                 peak_kb = int(report.read() or 0)
             times.append(elapsed)
             rss.append(peak_kb / 1024)
-            results["zero_latency_chats"] = Lead.objects.filter(bot_id="sync-bot").count()
+            results["zero_latency_chats"] = Lead.objects.filter(
+                bot__remote_bot_id="sync-bot"
+            ).count()
             results["sync_line"] = out.strip()
             if repeat > 1:
                 print(
