@@ -38,17 +38,18 @@ def process_tree() -> tuple[dict[int, int], dict[int, float]]:
     return parents, cpu
 
 
-def tree_cpu() -> dict[str, float]:
-    """CPU seconds used so far by each running child and its descendants (gunicorn's workers)."""
+def tree_cpu() -> dict[tuple[str, int], float]:
+    """CPU seconds used so far by each running child and its descendants (gunicorn's workers),
+    by (name, pid): a process started again under the same name is counted apart."""
     parents, cpu = process_tree()
-    out: dict[str, float] = defaultdict(float)
+    out: dict[tuple[str, int], float] = defaultdict(float)
     for name, root in running_children():
         for pid in cpu:
             p = pid
             while p > 1 and p != root:
                 p = parents.get(p, 1)
             if p == root:
-                out[name] += cpu[pid]
+                out[(name, root)] += cpu[pid]
     return out
 
 
@@ -86,23 +87,41 @@ def own_cpu() -> tuple[float, float]:
 
 
 class CpuWindow:
-    """CPU use from its creation until `report()`: the machine's, and each of the run's parts."""
+    """CPU use from its creation until `report()`: the machine's, and each of the run's parts.
+    `bank()` before a process is stopped keeps what it used (the faults stop some)."""
 
     def __init__(self, backends=None):
         self.machine, self.trees, self.own = machine_cpu(), tree_cpu(), own_cpu()
         self.backends = backends
         self.pg = pid_cpu(backends()) if backends else {}
+        self.banked: dict[str, float] = defaultdict(float)
+        self.reaped = 0.0  # lifetime CPU of the stopped processes, which RUSAGE_CHILDREN counts
         self.t = time.monotonic()
 
-    def parts(self, trees: dict[str, float], me: float, kids: float) -> dict[str, float]:
+    def bank(self, stopping: int | None = None) -> None:
+        """Count what `stopping` (a child about to be stopped) used so far and, on PostgreSQL,
+        what every backend did (the faults end them all)."""
+        if stopping is not None:
+            for key, value in tree_cpu().items():
+                if key[1] == stopping:
+                    self.banked[key[0]] += value - self.trees.pop(key, 0.0)
+                    self.reaped += value
+        if self.backends:
+            now = pid_cpu(self.backends())
+            self.banked["postgres"] += sum(v - self.pg.get(pid, 0.0) for pid, v in now.items())
+            self.pg = now
+
+    def parts(self, trees: dict, me: float, kids: float) -> dict[str, float]:
         """CPU seconds each part of the run used in the window, from the figures at its end."""
-        parts = {name: trees[name] - self.trees.get(name, 0.0) for name in trees}
+        parts = defaultdict(float, self.banked)
+        for key, value in trees.items():
+            parts[key[0]] += value - self.trees.get(key, 0.0)
         parts["agents (load generator)"] = me - self.own[0]
         if self.backends:
             now = pid_cpu(self.backends())
-            parts["postgres"] = sum(v - self.pg.get(pid, 0.0) for pid, v in now.items())
-        parts["sync runs"] = kids - self.own[1]
-        return parts
+            parts["postgres"] += sum(v - self.pg.get(pid, 0.0) for pid, v in now.items())
+        parts["sync runs"] = kids - self.own[1] - self.reaped
+        return dict(parts)
 
     def report(self) -> dict:
         busy0, total0 = self.machine

@@ -1,29 +1,46 @@
-"""`make loadtest`: BotPanel under 20 agents for 60 s, with a worker and a sync running, against
-the sandbox at 100 ms latency and 5 % failures. Loopback only; stops by itself.
+"""`make loadtest`: BotPanel under 100 agents for 60 s, with a worker and a sync running, against
+the sandbox at 100 ms latency and 5 % failures; with LOADTEST_FAULTS=1, while three faults hit it.
+Loopback only; stops by itself.
 
     .venv/bin/python loadtest/run.py            # SQLite: var/loadtest.sqlite3
     DATABASE_URL=postgres://u@127.0.0.1:5432/x .venv/bin/python loadtest/run.py   # database x_loadtest
 
-Environment: LOADTEST_SECONDS (60), LOADTEST_USERS (20), LOADTEST_CHATS (2000), LOADTEST_WEB_WORKERS
-(4), LOADTEST_DRAIN_SECONDS (90, how long the worker gets to deliver what is pending at the end),
-LOADTEST_KEEP_DB=1 (keep the PostgreSQL database afterwards).
+Environment: LOADTEST_SECONDS (60), LOADTEST_USERS (100), LOADTEST_FAULTS (0; 1 needs 50 s or
+more), LOADTEST_CHATS (2000), LOADTEST_WEB_WORKERS (4), LOADTEST_DRAIN_SECONDS (90, how long the
+worker gets to deliver what is pending at the end), LOADTEST_AGENT_NICE (-5), LOADTEST_KEEP_DB=1
+(keep the PostgreSQL database afterwards).
 
-Steps: a fresh database of its own, migrate, the sandbox on a free port, a first sync, 20 agent
-accounts, collectstatic, then gunicorn (deploy/gunicorn.conf.py, 4 workers, DEBUG off), one
-`db_worker`, `run_scheduler` (delivery sweeps, heartbeats) and a sync loop (incremental syncs, two
-of them --full). Then the agents (loadtest/agent.py). Then: wait until nothing is pending (the
-worker, then `deliver_changes` if needed), check every accepted status edit against the sandbox's
-final state of its lead, grep the logs for "database is locked", print the summary and exit
-non-zero unless: no 5xx, no unanswered request, no "database is locked", no lost edit, p95 under
-300 ms. Every process it starts is stopped at the end, on success, failure or Ctrl-C.
+Steps: a fresh database of its own, migrate, the sandbox on a free port (with a state file when
+faults are on), a first sync, the agent accounts, collectstatic, then gunicorn
+(deploy/gunicorn.conf.py, 4 workers, DEBUG off), one `db_worker`, `run_scheduler` (delivery sweeps,
+heartbeats) and a sync loop (incremental syncs, two of them --full). Then the agents
+(loadtest/agent.py) log in, spread out, and work for the measured window. Then: wait until nothing
+is pending (the worker, then `deliver_changes` if needed), check every accepted status edit against
+the sandbox's final state of its lead, grep the logs for "database is locked", print the summary
+and exit non-zero unless: no 5xx, no unanswered request, no "database is locked", no lost edit,
+nothing left pending, p95 under 300 ms, BotPanel's processes all still running. Every process it
+starts is stopped at the end, on success, failure or Ctrl-C.
+
+LOADTEST_FAULTS=1 (loadtest/faults.py), during the window: at 15 % of it the sandbox is stopped
+(SIGTERM) for 20 s and started again from its state file on the same port; once it is back, the
+`db_worker` is killed with SIGKILL while a PUT of its delivery is open (seen in /proc: it holds a
+connection to the sandbox) and a second worker starts; on PostgreSQL, at 80 % of the window, every
+connection to the run's database is ended with pg_terminate_backend. Each fault is a window from
+the moment it hit to the moment the system was whole again (the sandbox answering, the new worker
+running, the terminations returned), printed as a timeline. The targets then become
+(loadtest/judge.py): 5xx only for requests open during a connection-termination second, p95 under
+300 ms over the requests open during no fault window, every pending edit delivered by the worker
+(no `deliver_changes` by hand), each fault injected and the worker killed mid-delivery; an edit
+answered 5xx or not at all may have been saved, so BotPenguin holding it is not counted as lost.
 
 Plain threads with requests.Session rather than locust: people with a person's think time make few
 requests per second, which threads generate easily; no extra dependency (gevent) in the project;
 and each agent keeps an exact record of its edits, which the lost-edit check needs.
 
 The parts: loadtest/agent.py (one simulated agent), services.py (processes and the database),
-cpu.py (CPU accounting), snippets.py (Python run in `manage.py shell`), report.py (the summary and
-the targets).
+faults.py (the faults), judge.py (the rules about fault windows and lost edits), cpu.py (CPU
+accounting), snippets.py (Python run in `manage.py shell`), report.py (the summary and the
+targets).
 """
 
 from __future__ import annotations
@@ -32,10 +49,9 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -45,18 +61,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from agent import Agent, run_agents  # noqa: E402
 from cpu import CpuWindow, postgres_backends  # noqa: E402
+from faults import FaultPlan, FaultThread, Proc, database_name, release  # noqa: E402
+from judge import expected_statuses, lost_edits  # noqa: E402
 from report import Delivery, Load, Verification, summarize  # noqa: E402
 from services import (  # noqa: E402
-    AGENT_NICE,
     GUNICORN,
     PY,
     ROOT,
+    Stop,
     database,
     drop_database,
     free_port,
+    handle_signals,
     int_env,
     manage,
     pending_changes,
+    prioritize_agents,
+    running_children,
     shell_json,
     start,
     stop_all,
@@ -65,6 +86,7 @@ from services import (  # noqa: E402
 from snippets import (  # noqa: E402
     CHANGE_STATES,
     CREATE_USERS,
+    KILLED_TASKS,
     LEADS_AND_SETTINGS,
     MIRROR_STATUS,
     SYNC_LOOP,
@@ -72,21 +94,19 @@ from snippets import (  # noqa: E402
 
 SANDBOX_TOKEN = "sandbox-token"
 SECONDS = int_env("LOADTEST_SECONDS", 60)
-USERS = int_env("LOADTEST_USERS", 20)
+USERS = int_env("LOADTEST_USERS", 100)
 CHATS = int_env("LOADTEST_CHATS", 2000)
 WEB_WORKERS = int_env("LOADTEST_WEB_WORKERS", 4)
 DRAIN_SECONDS = int_env("LOADTEST_DRAIN_SECONDS", 90)
-RAMP_SECONDS = min(10.0, SECONDS / 6)
+FAULTS = int_env("LOADTEST_FAULTS", 0) == 1
+# A login hashes the password (a quarter to half a second of CPU): people sign in spread out.
+RAMP_SECONDS = min(max(10.0, USERS / 4), SECONDS / 2)
 LOG_DIR = ROOT / "var" / "loadtest"
 LOG_NAMES = ("setup", "sandbox", "gunicorn", "worker", "scheduler", "sync", "drain")
-
-
-class Stop(Exception):
-    """SIGTERM / SIGHUP: unwind and clean up like Ctrl-C."""
-
-
-def _raise_stop(signum, _frame):
-    raise Stop(f"signal {signum}")
+SANDBOX_STATE = LOG_DIR / "sandbox-state.json"
+WORKER_IDS = ("loadtest-worker-1", "loadtest-worker-2")  # the first is killed by the faults
+# The long-running processes a fault must not bring down (the killed worker aside).
+SERVICES = ("gunicorn", "worker", "scheduler", "sandbox")
 
 
 @dataclass
@@ -101,6 +121,7 @@ class Run:
     sandbox: str
     env: dict[str, str]
     logs: dict[str, Path]
+    procs: dict[str, Proc] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,25 +133,6 @@ class Team:
     uuids: list[str]
     proxy_https: bool
     how: dict
-
-
-def handle_signals() -> None:
-    """Unwind and clean up on SIGTERM, SIGHUP and Ctrl-C."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _raise_stop)
-    # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def prioritize_agents() -> int:
-    """Run the load generator at LOADTEST_AGENT_NICE; returns the nice value it got."""
-    if not AGENT_NICE:
-        return 0
-    try:
-        os.setpriority(os.PRIO_PROCESS, 0, AGENT_NICE)  # children go back to 0
-    except OSError:  # not root: everything at the same priority
-        return 0
-    return AGENT_NICE
 
 
 def environment(engine: str, db_url: str, admin: str | None) -> Run:
@@ -169,8 +171,12 @@ def set_up(run: Run) -> Team:
     manage("migrate", "--noinput", "-v", "0", env=env, log=log)
     sandbox_args = ["--port", str(run.sandbox_port), "--chats", str(CHATS), "--page-size", "20"]
     sandbox_args += ["--latency-ms", "100", "--fail-rate", "0.05"]
+    if FAULTS:  # the outage restarts it: its chats and every PUT it took survive in the file
+        SANDBOX_STATE.unlink(missing_ok=True)
+        sandbox_args += ["--state-file", str(SANDBOX_STATE)]
     sandbox = [PY, "manage.py", "botpenguin_sandbox", *sandbox_args]
-    start("sandbox", sandbox, env, run.logs["sandbox"])
+    run.procs["sandbox"] = Proc("sandbox", sandbox, env, run.logs["sandbox"])
+    run.procs["sandbox"].start()
     wait_http(f"{run.sandbox}/_sandbox/health", 60, {"x-bot-token": SANDBOX_TOKEN})
     for attempt in range(3):  # with 5% failures a first sync may give up; try again
         if manage("sync_leads", "--no-progress", env=env, log=log, check=attempt == 2) == 0:
@@ -189,9 +195,31 @@ def start_services(run: Run) -> None:
     """gunicorn, the worker and the scheduler, as in production; returns once gunicorn answers."""
     gunicorn = [GUNICORN, "-c", "deploy/gunicorn.conf.py", "botpanel.wsgi"]
     start("gunicorn", gunicorn, run.env, run.logs["gunicorn"])
-    start("worker", [PY, "manage.py", "db_worker", "--no-reload"], run.env, run.logs["worker"])
+    run.procs["worker"] = Proc("worker", worker_args(WORKER_IDS[0]), run.env, run.logs["worker"])
+    run.procs["worker"].start()
     start("scheduler", [PY, "manage.py", "run_scheduler"], run.env, run.logs["scheduler"])
     wait_http(f"{run.base}/healthz", 60)
+
+
+def worker_args(worker_id: str) -> list[str]:
+    return [PY, "manage.py", "db_worker", "--no-reload", "--worker-id", worker_id]
+
+
+def plan_faults(run: Run, cpu: CpuWindow) -> FaultPlan:
+    """The faults of LOADTEST_FAULTS=1, on this run's processes."""
+    return FaultPlan(
+        seconds=SECONDS,
+        sandbox=run.procs["sandbox"],
+        sandbox_health=f"{run.sandbox}/_sandbox/health",
+        sandbox_headers={"x-bot-token": SANDBOX_TOKEN},
+        sandbox_port=run.sandbox_port,
+        worker=run.procs["worker"],
+        replacement_args=worker_args(WORKER_IDS[1]),
+        replacement_id=WORKER_IDS[1],
+        pg_admin=run.admin,
+        pg_database=database_name(run.db_url) if run.admin else None,
+        bank_cpu=cpu.bank,
+    )
 
 
 def make_agents(run: Run, team: Team) -> list[Agent]:
@@ -222,17 +250,33 @@ def apply_load(run: Run, agents: list[Agent], agent_nice: int) -> Load:
         sync_env = {**run.env, "LOADTEST_SYNC_SECONDS": str(SECONDS)}
         sync = [PY, "manage.py", "shell", "-c", SYNC_LOOP]
         window["sync"] = start("sync", sync, sync_env, run.logs["sync"])
+        if FAULTS:
+            window["faults"] = FaultThread(plan_faults(run, window["cpu"]))
+            window["faults"].start()
 
     started = run_agents(agents, RAMP_SECONDS, SECONDS, on_start)
     window["sync"].wait(300)
     load_seconds = time.monotonic() - started
     cpu_use = window["cpu"].report()
+    faults = None
+    if FAULTS:
+        window["faults"].done.wait(120)
+        plan = window["faults"].plan
+        faults = {
+            "windows": plan.relative(started),
+            "killed_mid_delivery": plan.killed_mid_delivery,
+            "errors": plan.errors,
+            "wall_start": time.time() - (time.monotonic() - started),
+        }
     sync_runs = []
     for line in run.logs["sync"].read_text(errors="replace").splitlines():
         if line.startswith("SYNCRUN "):
             kind, failed, took, at = line.split()[1:]
             sync_runs.append((kind, int(failed), float(took), float(at)))
-    return Load(run.engine, agent_nice, USERS, RAMP_SECONDS, load_seconds, cpu_use, sync_runs)
+    down = sorted(name for name in SERVICES if name not in dict(running_children()))
+    return Load(
+        run.engine, agent_nice, USERS, RAMP_SECONDS, load_seconds, cpu_use, sync_runs, faults, down
+    )
 
 
 def drain(run: Run) -> Delivery:
@@ -253,11 +297,9 @@ def drain(run: Run) -> Delivery:
 def verify(run: Run, agents: list[Agent]) -> Verification:
     """Compare the last accepted status edit of every lead with what the sandbox holds."""
     edits = [e for a in agents for e in a.edits]
-    accepted = [e for e in edits if e.outcome in ("accepted", "pending")]
-    last = {e.uuid: e for e in sorted(accepted, key=lambda e: e.answered_at)}
-    lost = []
+    expected = expected_statuses(edits)
     remote_status = {}
-    for uuid, e in last.items():
+    for uuid in expected:
         r = requests.get(
             f"{run.sandbox}/_sandbox/chats/{uuid}",
             headers={"x-bot-token": SANDBOX_TOKEN},
@@ -265,10 +307,14 @@ def verify(run: Run, agents: list[Agent]) -> Verification:
         )
         remote = r.json().get("status") if r.status_code == 200 else f"HTTP {r.status_code}"
         remote_status[uuid] = remote
-        if remote != e.status:
-            lost.append((uuid, e.status, remote))
+    last = {uuid: e for uuid, (e, _allowed) in expected.items()}
+    lost = lost_edits(expected, remote_status)
     states, missing = shell_json(CHANGE_STATES, run.env, run.logs["drain"])
     checked = Verification(edits, last, lost, states, missing)
+    checked.unanswered_kept = sum(remote_status[u] != e.status for u, e in last.items()) - len(lost)
+    if FAULTS:  # what the killed worker was doing, and when that lead's edits went out after all
+        code = KILLED_TASKS.replace("{worker_id}", WORKER_IDS[0])
+        checked.killed = shell_json(code, run.env, run.logs["drain"])
     # Not a target, but worth knowing: does the mirror show what BotPenguin has for the edited
     # leads, now and after one more incremental sync?
     for when in ("now", "after a sync"):
@@ -308,11 +354,13 @@ def main() -> int:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     for old in LOG_DIR.glob("*.log"):
         old.unlink()
+    if FAULTS and SECONDS < 50:
+        raise SystemExit("loadtest: LOADTEST_FAULTS=1 needs LOADTEST_SECONDS of 50 or more")
     engine, db_url, admin = database()
     print(
         f"Load test on {engine}: {USERS} agents for {SECONDS} s, {CHATS} chats, sandbox at "
         f"100 ms latency and 5% failures, gunicorn with {WEB_WORKERS} workers, load generator "
-        f"at nice {agent_nice}. Logs: {LOG_DIR}"
+        f"at nice {agent_nice}{'; with faults' if FAULTS else ''}. Logs: {LOG_DIR}"
     )
     run = environment(engine, db_url, admin)
     try:
@@ -326,6 +374,7 @@ def main() -> int:
         print(f"Load test could not run: {e}", file=sys.stderr)
         return 2
     finally:
+        release()
         stop_all()
         with contextlib.suppress(Exception):
             drop_database(db_url, admin)

@@ -32,6 +32,34 @@ def int_env(name: str, default: int) -> int:
 # the servers and a thread waiting for the CPU does not count as server latency (0 turns it off).
 AGENT_NICE = int_env("LOADTEST_AGENT_NICE", -5)
 
+
+class Stop(Exception):
+    """SIGTERM / SIGHUP: unwind and clean up like Ctrl-C."""
+
+
+def _raise_stop(signum, _frame):
+    raise Stop(f"signal {signum}")
+
+
+def handle_signals() -> None:
+    """Unwind and clean up on SIGTERM, SIGHUP and Ctrl-C."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_stop)
+    # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def prioritize_agents() -> int:
+    """Run the load generator at LOADTEST_AGENT_NICE; returns the nice value it got."""
+    if not AGENT_NICE:
+        return 0
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, AGENT_NICE)  # children go back to 0
+    except OSError:  # not root: everything at the same priority
+        return 0
+    return AGENT_NICE
+
+
 _children: list[tuple[str, subprocess.Popen]] = []
 _children_lock = threading.Lock()
 
