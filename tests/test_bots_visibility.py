@@ -268,3 +268,10 @@ def test_visibility_is_one_query(user, django_assert_num_queries):
         seen = visibility(fresh)
         assert visibility(fresh) is seen
     assert seen.several and seen.every_bot
+
+
+def test_every_role_holds_the_permission_the_single_bot_rule_reads():
+    from leads.accounts.permissions import ROLE_PERMISSIONS
+    from leads.selectors.bots import ROLE_PERMISSION
+
+    assert all(ROLE_PERMISSION in perms for perms in ROLE_PERMISSIONS.values())
