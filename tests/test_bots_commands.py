@@ -13,7 +13,7 @@ from django_tasks_db.models import DBTaskResult
 from leads import services
 from leads.bots.config import credentials
 from leads.management.commands.addbot import Command as AddBot
-from leads.models import Bot, LeadChange, SyncRun
+from leads.models import Bot, LeadChange, PasswordChangeRequired, SyncRun
 from leads.services.syncing import sync_start_bots
 from leads.sync.errors import SyncBusy
 from leads.sync.lease import take_sync_lease
@@ -205,3 +205,17 @@ def test_demo_user_makes_a_team_per_bot_and_says_who_sees_what(settings, tmp_pat
     ]
     assert users.get(username="leadadmin").bots.count() == 2
     assert users.get(username="leadadmin").groups.filter(name="Lead admin").exists()
+
+
+def test_sync_now_syncs_only_the_bots_the_person_sees(botpenguin, client):
+    """A lead admin of one bot starts that bot's sync, not every team's."""
+    website = env_bot()
+    shop = Bot.objects.create(name="Shop", api_url="http://x", remote_bot_id="s", customer_id="c")
+    call_command("createagent", "lena", "--admin", "--bot", "Shop", stdout=io.StringIO())
+    PasswordChangeRequired.objects.filter(user__username="lena").delete()  # chosen already
+    client.force_login(get_user_model().objects.get(username="lena"))
+
+    client.post("/sync/now/")
+
+    assert [run.bot for run in SyncRun.objects.all()] == [shop]
+    assert not SyncRun.objects.filter(bot=website).exists()

@@ -69,13 +69,15 @@ def sync_start_bots(
     return started
 
 
-def sync_start(*, user: User, full: bool = False) -> SyncRun:
-    """sync_start_bots for every active bot; returns the first run queued.
+def sync_start(*, user: User, full: bool = False, bots: list[Bot] | None = None) -> SyncRun:
+    """sync_start_bots for `bots` (every active bot by default); returns the first run queued.
 
     Raises SyncBusy ("a sync is already running (started … by …)", naming each bot when there
     are several) when every bot's sync is already running: nothing is queued then. The queued
     runs take their lease over when a worker starts them."""
-    started = sync_start_bots(user=user, full=full)
+    if bots is not None and not bots:
+        raise SyncBusy("there is no bot of yours to sync")
+    started = sync_start_bots(user=user, full=full, bots=bots)
     if not started.runs:
         if len(started.busy) == 1:
             raise SyncBusy(next(iter(started.busy.values())))

@@ -9,7 +9,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leads import services
 from leads.accounts.permissions import SYNC, VIEW, permission_required
+from leads.models import Bot
 from leads.selectors import overview as selectors
+from leads.selectors.bots import visibility
 from leads.sync.run import SyncBusy
 from leads.web.redirects import redirect_back
 
@@ -17,8 +19,11 @@ from leads.web.redirects import redirect_back
 @require_POST
 @permission_required(SYNC)
 def sync_now(request: HttpRequest) -> HttpResponse:
+    # The bots the person sees; with none configured at all, the service records why.
+    seen = visibility(request.user).ids
+    bots = list(Bot.objects.filter(pk__in=seen, active=True)) if Bot.objects.exists() else None
     try:
-        run = services.sync_start(user=request.user)
+        run = services.sync_start(user=request.user, bots=bots)
     except SyncBusy as e:
         message = f"Not started: {e}."
         if request.htmx:
