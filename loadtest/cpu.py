@@ -24,7 +24,8 @@ def machine_cpu() -> tuple[float, float]:
 
 
 def process_tree() -> tuple[dict[int, int], dict[int, float]]:
-    """(parent of each process, CPU seconds it used so far) for every process on the machine."""
+    """(parent of each process, CPU seconds it and its reaped children used so far) for every
+    process on the machine."""
     parents: dict[int, int] = {}
     cpu: dict[int, float] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -34,7 +35,9 @@ def process_tree() -> tuple[dict[int, int], dict[int, float]]:
             continue
         rest = text.rsplit(")", 1)[1].split()
         parents[int(text.split(" ", 1)[0])] = int(rest[1])
-        cpu[int(text.split(" ", 1)[0])] = (int(rest[11]) + int(rest[12])) / TICK
+        # Its own CPU and that of the children it has reaped: gunicorn replaces its workers
+        # (max_requests), and a replaced worker's CPU must not vanish from the total.
+        cpu[int(text.split(" ", 1)[0])] = sum(int(v) for v in rest[11:15]) / TICK
     return parents, cpu
 
 
