@@ -34,6 +34,7 @@ def use_sandbox(url: str) -> None:
     settings.BOTPENGUIN_API_TOKEN = "bench"
     settings.BOTPENGUIN_BOT_ID = "sync-bot"
     settings.BOTPENGUIN_CUSTOMER_ID = "sync-customer"
+    settings.BOTPENGUIN_BOT_NAME = "Sync bench"
 
 
 def free_port() -> int:
@@ -149,6 +150,7 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
             BOTPENGUIN_API_TOKEN="bench",
             BOTPENGUIN_BOT_ID="sync-bot",
             BOTPENGUIN_CUSTOMER_ID="sync-customer",
+            BOTPENGUIN_BOT_NAME="Sync bench",
         )
         for _ in range(repeat):
             clear_sync_bot()
@@ -167,6 +169,8 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
                         sys.executable,
                         str(ROOT / "manage.py"),
                         "sync_leads",
+                        "--bot",  # the list benches' bots have no API behind them
+                        "Sync bench",
                         "--full",
                         "--concurrency",
                         "8",
