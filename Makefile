@@ -34,7 +34,7 @@ test: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(PY) benchmarks/bench.py $(BENCH_ARGS)
 
-## Load test (not a test): 20 agents for 60 s against gunicorn (4 workers), a worker and a sync, the
+## Load test (not a test): 100 agents for 60 s (LOADTEST_USERS, LOADTEST_FAULTS=1 for the faults run) against gunicorn (4 workers), a worker and a sync, the
 ## sandbox at 100 ms latency and 5% failures; own database; exits non-zero when a target is missed.
 ## LOADTEST_SECONDS=10 LOADTEST_USERS=5 for a quick run; DATABASE_URL=postgres://... for PostgreSQL.
 loadtest: $(VENV)/.runtime
