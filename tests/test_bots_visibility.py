@@ -7,7 +7,7 @@ from django.http import Http404
 
 from leads import services
 from leads.models import Bot, Lead, LeadChange
-from leads.selectors.bots import visibility, visible_bots
+from leads.selectors.bots import visibility
 from tests.factories import env_bot, make_lead
 
 pytestmark = pytest.mark.django_db
@@ -21,7 +21,7 @@ def other_bot(name: str = "WhatsApp") -> Bot:
 
 def names(user) -> list[str]:
     fresh = type(user).objects.get(pk=user.pk)  # visibility is kept on a user object
-    return [bot.name for bot in visible_bots(fresh)]
+    return [bot.name for bot in visibility(fresh).bots]
 
 
 def test_with_one_bot_everyone_with_a_role_sees_it_and_nobody_else(user, lead_admin, nobody):

@@ -118,12 +118,6 @@ def visibility(user) -> Visibility:
     return cached
 
 
-def forget_visibility(user) -> None:
-    """After changing `user`'s teams or role: the next visibility(user) reads them again."""
-    if hasattr(user, CACHE_ATTRIBUTE):
-        delattr(user, CACHE_ATTRIBUTE)
-
-
 def _visibility(user) -> Visibility:
     if user is None or not user.is_authenticated or not user.is_active:
         return Visibility(bots=(), installation_bots=Bot.objects.count())
@@ -140,11 +134,6 @@ def _visibility(user) -> Visibility:
     return Visibility(
         bots=tuple(BotRef(id=row[0], name=row[1]) for row in seen), installation_bots=len(rows)
     )
-
-
-def visible_bots(user) -> tuple[BotRef, ...]:
-    """The bots `user` sees, by name."""
-    return visibility(user).bots
 
 
 def chosen_bot(value: str | None) -> int | None:
