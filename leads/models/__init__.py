@@ -2,7 +2,7 @@
 
 One module per concern; everything is importable from `leads.models`."""
 
-from leads.models.accounts import PasswordChangeRequired
+from leads.models.accounts import AgentProfile, PasswordChangeRequired
 from leads.models.bots import Bot
 from leads.models.changes import LeadChange
 from leads.models.leads import (
@@ -15,15 +15,21 @@ from leads.models.leads import (
     tag_rows,
 )
 from leads.models.sync import Heartbeat, SyncLease, SyncRun
+from leads.models.workspace import LeadSeen, Macro, OverdueRule, SavedView
 
 __all__ = [
     "EDITABLE_FIELDS",
+    "AgentProfile",
     "Bot",
     "Heartbeat",
     "Lead",
     "LeadChange",
+    "LeadSeen",
     "LeadTag",
+    "Macro",
+    "OverdueRule",
     "PasswordChangeRequired",
+    "SavedView",
     "Status",
     "SyncLease",
     "SyncRun",

@@ -84,6 +84,9 @@ class Lead(models.Model):
     website_visits = models.IntegerField(default=0)
     remote_created_at = models.DateTimeField(null=True, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
+    # Since its last status change (or since it arrived, while still Open): what "waiting" and
+    # "overdue" are measured from. Set by the sync and by status edits.
+    waiting_since = models.DateTimeField(null=True, blank=True)
 
     # Bookkeeping
     raw = models.JSONField(default=dict, blank=True, help_text="The chat exactly as last listed")
@@ -141,6 +144,10 @@ class Lead(models.Model):
             models.Index(fields=["is_lead", "-remote_created_at"], name="lead_kind_created"),
             models.Index(fields=["is_lead", "name"], name="lead_kind_name"),
             models.Index(fields=["change_state"], name="lead_change_state"),
+            # Overdue: per status, waiting since before that status's threshold.
+            models.Index(
+                fields=["is_lead", "status", "waiting_since"], name="lead_kind_status_waiting"
+            ),
         ]
 
     def __str__(self) -> str:

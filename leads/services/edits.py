@@ -24,6 +24,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from leads import tasks
 from leads.accounts.permissions import EDIT_CONTACT, TRIAGE, require_service, require_visible
@@ -193,6 +194,8 @@ def write_fields(
     if not values:
         refresh_change_state(lead.pk)
         return
+    if "status" in values:
+        values = {"waiting_since": timezone.now(), **values}
     Lead.objects.filter(pk=lead.pk).update(
         **values,
         **(state if state is not None else change_state_values(lead.pk)),

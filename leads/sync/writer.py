@@ -54,7 +54,7 @@ SYNCED_FIELDS = (
     *("remote_id", "is_lead", "city", "country", "gender", "last_message_at"),
     *("last_message_by", "last_message_text", "last_seen_at", "is_online", "website_visits"),
     *("remote_created_at", "remote_updated_at", "raw", "raw_hash", "synced_at"),
-    *("missing_since", "version"),
+    *("missing_since", "version", "waiting_since"),
 )
 
 
@@ -111,6 +111,9 @@ class LeadColumns:
     def values(self, row: Row) -> tuple:
         values = self.template | self.adapted(row.fields)
         values.update(uuid=row.uuid, raw=row.raw, raw_hash=row.raw_hash)
+        values["waiting_since"] = values[
+            "remote_created_at" if row.fields["status"] in ("OPEN", "") else "remote_updated_at"
+        ]
         return tuple([values[name] for name in self.columns])
 
 
@@ -252,12 +255,7 @@ def _upsert(columns: LeadColumns, rows: list[Row]) -> dict[str, int]:
     quote = connection.ops.quote_name
     table = quote(Lead._meta.db_table)
     names = ", ".join(quote(name) for name in columns.columns)
-    updates = ", ".join(
-        f"{quote(name)} = {table}.{quote(name)} + 1"
-        if name == "version"
-        else f"{quote(name)} = excluded.{quote(name)}"
-        for name in SYNCED_FIELDS
-    )
+    updates = ", ".join(f"{quote(name)} = {_updated(table, name)}" for name in SYNCED_FIELDS)
     on_conflict = (
         f"ON CONFLICT ({quote('uuid')}, {quote('bot_id')}) DO UPDATE SET {updates} "
         f"RETURNING {quote('id')}, {quote('uuid')}"
@@ -283,6 +281,25 @@ def _upsert(columns: LeadColumns, rows: list[Row]) -> dict[str, int]:
         else:
             returned = _insert(cursor, table, names, values, on_conflict)
     return {uuid: pk for pk, uuid in returned}
+
+
+def _updated(table: str, name: str) -> str:
+    """What an upsert sets a column of an existing row to."""
+    quote = connection.ops.quote_name
+    column = quote(name)
+    if name == "version":
+        return f"{table}.{column} + 1"
+    if name == "waiting_since":
+        # A lead waits since its status last changed: when the sync sees a new status, since
+        # the chat's updatedAt (the latest it can have changed); otherwise as it was.
+        status = quote("status")
+        updated = quote("remote_updated_at")
+        return (
+            f"CASE WHEN {table}.{status} <> excluded.{status} "
+            f"THEN COALESCE(excluded.{updated}, excluded.{column}) "
+            f"ELSE COALESCE({table}.{column}, excluded.{column}) END"
+        )
+    return f"excluded.{column}"
 
 
 def _write_tags(rows: list[Row], existing: dict[str, Known], ids: dict[str, int]) -> None:
