@@ -276,6 +276,9 @@ BOTPENGUIN_RETRY_BACKOFF = env.float("BOTPENGUIN_RETRY_BACKOFF", default=0.5)
 BOTPANEL_ENCRYPTION_KEYS = env.list("BOTPANEL_ENCRYPTION_KEY", default=[])
 if TESTING and not BOTPANEL_ENCRYPTION_KEYS:
     BOTPANEL_ENCRYPTION_KEYS = ["dGVzdC1vbmx5LWtleS1mb3ItYm90cGFuZWwtdGVzdHM="]  # noqa: S105
+# Agents may assign leads to anyone of the team (by default only lead admins may; an agent
+# assigns to themselves and unassigns themselves): leads.services.assignment.
+BOTPANEL_AGENTS_MAY_ASSIGN_OTHERS = env.bool("BOTPANEL_AGENTS_MAY_ASSIGN_OTHERS", default=False)
 # A larger answer (once decompressed) is refused, so a hostile server cannot exhaust memory.
 BOTPENGUIN_MAX_RESPONSE_MB = env.float("BOTPENGUIN_MAX_RESPONSE_MB", default=20.0)
 # An edit made by a person waits at most this long for BotPenguin before it is reported.

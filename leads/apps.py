@@ -19,6 +19,7 @@ class LeadsConfig(AppConfig):
 
     def ready(self) -> None:
         from leads.accounts import signals  # noqa: F401  (login hooks, the frame's last sync)
+        from leads.selectors import people  # noqa: F401  (a changed person: names read anew)
 
         # After django.contrib.auth's own post_migrate handler has made the permissions.
         post_migrate.connect(_ensure_roles, sender=self, dispatch_uid="leads.ensure_roles")

@@ -266,3 +266,11 @@ def assert_sync_failed_with_one_line(excinfo, reason: str):
     assert run.state == "failed" and run.error == message.removeprefix("Sync failed: ")
     assert not SyncLease.objects.filter(owner__gt="").exists()  # released
     return run
+
+
+def link(user, agent_id: str):
+    """Link `user` to a BotPenguin agent id (their AgentProfile), as createagent --agent-id does."""
+    from leads.models import AgentProfile
+
+    AgentProfile.objects.update_or_create(user=user, defaults={"agent_id": agent_id})
+    return user

@@ -57,6 +57,8 @@ class LeadFilter(django_filters.FilterSet):
         choices=Status.choices, widget=forms.CheckboxSelectMultiple, distinct=False
     )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=255)
+    # A person's agent id (the list offers the people of the bots in scope), "none" for the
+    # unassigned, "me" for the person's own (selectors.people.resolve_me makes it their id).
     agent = django_filters.CharFilter(
         method="filter_agent", label="Agent", help_text='"none" for unassigned', max_length=255
     )
@@ -108,6 +110,8 @@ class LeadFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
+        if value == "me":
+            return queryset.none()  # still "me": the person is linked to no agent id
         return queryset.filter(agent_id="" if value == "none" else value)
 
 

@@ -1,12 +1,22 @@
 """Every write to the mirror, one function per user action (HackSoft's services).
 
 `edits` records and applies one person's edit to one lead and tries its PUT (through
-`leads.delivery`, the queue that sends every edit); `bulk` applies one to many leads; `changes`
-retries or discards refused edits; `syncing` starts a background sync. This module is their public face: views, the admin and
+`leads.delivery`, the queue that sends every edit); `bulk` applies one to many leads;
+`assignment` assigns leads to people (the PUT's agentId); `people` links a person to their agent
+id; `changes` retries or discards refused edits; `syncing` starts a background sync. This module is their public face: views, the admin and
 the commands call `services.lead_set_status(...)` and never reach into the modules behind it
 (the modules themselves import each other by full path, never through this one).
 """
 
+from leads.services.assignment import (
+    LINK_FIRST,
+    AssignmentRefused,
+    assign_refusal,
+    lead_assign,
+    lead_assign_to_me,
+    leads_bulk_assign,
+    may_assign_others,
+)
 from leads.services.bulk import (
     BulkResult,
     leads_bulk_add_tag,
@@ -26,25 +36,37 @@ from leads.services.edits import (
     lead_update,
     lead_update_contact,
 )
+from leads.services.people import ProfileRefused, agent_link, profile_update, time_zones
 from leads.services.syncing import sync_start
 
 __all__ = [
+    "LINK_FIRST",
     "SAVED_PENDING",
+    "AssignmentRefused",
     "BulkResult",
     "EditConflict",
     "EditFailed",
+    "ProfileRefused",
+    "agent_link",
+    "assign_refusal",
     "change_discard",
     "change_retry",
     "changes_retry_failed",
     "is_pending",
     "lead_add_note",
     "lead_add_tag",
+    "lead_assign",
+    "lead_assign_to_me",
     "lead_remove_tag",
     "lead_set_status",
     "lead_update",
     "lead_update_contact",
     "leads_bulk_add_tag",
+    "leads_bulk_assign",
     "leads_bulk_remove_tag",
     "leads_bulk_set_status",
+    "may_assign_others",
+    "profile_update",
     "sync_start",
+    "time_zones",
 ]

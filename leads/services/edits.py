@@ -49,6 +49,8 @@ Changes = dict[str, Any] | Callable[[Lead], dict[str, Any]]
 # Any edit needs the triage permission; one that changes any other field (contact details,
 # picture, agent, attributes) needs contact rights too, whichever service or form it came from.
 TRIAGE_FIELDS = {"status", "notes", "tags"}
+# An assignment's agent_id too: leads.services.assignment decides who may assign whom first.
+ASSIGN = "assign"
 
 
 class EditFailed(Exception):
@@ -214,13 +216,14 @@ def _copy(value: Any) -> Any:
     )
 
 
-def _check_allowed(lead: Lead, user: User, changes: Changes) -> None:
+def _check_allowed(lead: Lead, user: User, changes: Changes, action: str = "") -> None:
     """Triage rights for any edit; contact rights too when it changes a non-triage field; and a
     person sees the lead's bot (else it is a 404 for them)."""
     require_service(user, TRIAGE)
     require_visible(user, lead.bot_id)
+    triage = TRIAGE_FIELDS | {"agent_id"} if action == ASSIGN else TRIAGE_FIELDS
     if not callable(changes) and any(
-        getattr(lead, name) != value for name, value in changes.items() if name not in TRIAGE_FIELDS
+        getattr(lead, name) != value for name, value in changes.items() if name not in triage
     ):
         require_service(user, EDIT_CONTACT)
     try:
@@ -263,7 +266,7 @@ def apply_edit(
     try_now: bool = True,
 ) -> LeadChange | None:
     """Record and apply one edit, then try to deliver it. None when nothing would change."""
-    _check_allowed(lead, user, changes)
+    _check_allowed(lead, user, changes, action)
     with transaction.atomic():
         current = Lead.objects.select_for_update().get(pk=lead.pk)
         wanted = changes(current) if callable(changes) else changes
