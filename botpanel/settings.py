@@ -191,16 +191,22 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Lead pictures are loaded from their hosts only when this allows it: a page that loads them
+# tells whoever controls those URLs the agent's address. Off: initials avatars everywhere.
+BOTPANEL_THIRD_PARTY_IMAGES = env.bool("BOTPANEL_THIRD_PARTY_IMAGES", default=False)
+_PICTURE_SOURCES = ["https:", "http:"] if BOTPANEL_THIRD_PARTY_IMAGES else []
+
 # Content-Security-Policy on every page (django-csp): scripts and styles only from this site,
-# no inline script anywhere. Images: lead pictures from any http(s) host, and data: because
-# Bootstrap's CSS draws its icons (select arrow, close button, menu) as data: SVGs; a lead's
-# picture is never data: or javascript: (refused before it reaches a page, see safety.py).
+# no inline script anywhere. Images: lead pictures from any http(s) host (only with
+# BOTPANEL_THIRD_PARTY_IMAGES), and data: because Bootstrap's CSS draws its icons (select
+# arrow, close button, menu) as data: SVGs; a lead's picture is never data: or javascript:
+# (refused before it reaches a page, see safety.py).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "img-src": ["'self'", "https:", "http:", "data:"],
+        "img-src": ["'self'", "data:", *_PICTURE_SOURCES],
         "font-src": ["'self'"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],

@@ -27,7 +27,40 @@ class ListQuerySet(QuerySet):
     index alone answers, then those rows. A plain OFFSET reads every skipped row from the table,
     which PostgreSQL does row by row."""
 
+    # Set by named_first(): slices put the leads without a name after the named ones.
+    names_first = False
+
+    def _clone(self):
+        clone = super()._clone()
+        clone.names_first = self.names_first
+        return clone
+
+    def named_first(self, *, descending: bool = False) -> "ListQuerySet":
+        """By name, leads without one after the named ones in either direction, each way read
+        in the order of the (is_lead, name) index: descending, "" sorts last by itself;
+        ascending, a slice reads the named leads, then (past them) the nameless ones by id."""
+        if descending:
+            return self.order_by("-name", "-id")
+        clone = self.order_by("name", "id")
+        clone.names_first = True
+        return clone
+
+    def _named_first_slice(self, start: int, stop: int | None) -> list:
+        plain = self._clone()
+        plain.names_first = False
+        named = plain.filter(name__gt="")
+        rows = list(named[start:stop])
+        if stop is not None and len(rows) == stop - start:
+            return rows
+        # How many named leads come first: known from a short slice, else counted.
+        before = start + len(rows) if rows or not start else named.count()
+        nameless = plain.filter(name="").order_by("id")
+        end = None if stop is None else stop - before
+        return rows + list(nameless[max(0, start - before) : end])
+
     def __getitem__(self, k):
+        if self.names_first and isinstance(k, slice) and k.step is None:
+            return self._named_first_slice(k.start or 0, k.stop)
         if isinstance(k, slice) and k.step is None and (k.start or 0) >= DEEP_PAGE_OFFSET:
             # QuerySet's own slicing of the ids: this class's would come back here.
             ids = QuerySet.__getitem__(self.values("pk"), k)

@@ -1,5 +1,6 @@
 from django import template
 from django.utils.html import format_html_join
+from django.utils.timezone import get_current_timezone, now
 
 from leads.web import display
 
@@ -14,6 +15,13 @@ def status_badge(lead):
 @register.simple_tag
 def change_badge(lead):
     return display.change_badge(lead.change_state)
+
+
+@register.simple_tag
+def moment(value) -> str:
+    """{% moment lead.remote_updated_at %}: "3 h ago", the exact time in the person's time zone
+    in the tooltip (display.moment); nothing for no moment."""
+    return display.moment(value, now(), get_current_timezone()) or "—"
 
 
 @register.filter

@@ -2,7 +2,8 @@
 the Django templates (through leads_extras), the Jinja2 rows of the list and the tables."""
 
 import functools
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
+from urllib.parse import quote
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -39,13 +40,73 @@ CHANGE_BADGES = {
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
-def when(value: datetime | None, time_zone: tzinfo | None = None) -> str:
-    """A moment as the tables show it, "05 Oct 2026 14:03", in `time_zone` (by default the
-    current one, which a table of many moments reads once)."""
+# (seconds in the unit, singular, plural) from the largest; under a minute is "just now".
+UNITS = (
+    (365 * 86400, "year", "years"),
+    (30 * 86400, "month", "months"),
+    (86400, "day", "days"),
+    (3600, "h", "h"),
+    (60, "min", "min"),
+)
+
+
+def relative(value: datetime, now: datetime) -> str:
+    """How far `value` is from `now`: "just now", "5 min ago", "3 h ago", "in 2 days" (the
+    same rules as static/js/app.js, which keeps the text fresh in an open page)."""
+    seconds = (value - now).total_seconds()
+    distance = abs(seconds)
+    for size, one, many in UNITS:
+        if distance >= size:
+            count = int(distance // size)
+            text = f"{count} {one if count == 1 else many}"
+            return f"in {text}" if seconds > 0 else f"{text} ago"
+    return "just now"
+
+
+def exact(value: datetime, time_zone: tzinfo | None = None) -> str:
+    """The moment in full for a tooltip: "5 Oct 2026, 14:03 IST", in `time_zone`."""
+    at = localtime(value, time_zone)
+    return f"{at.day} {MONTHS[at.month - 1]} {at.year}, {at.hour:02d}:{at.minute:02d} {at.tzname()}"
+
+
+def moment(value: datetime | None, now: datetime, time_zone: tzinfo | None = None) -> str:
+    """The one way a moment is shown: relative to `now`, the exact time (in `time_zone`) in the
+    tooltip and the machine-readable one in `datetime`; "" for no moment."""
     if value is None:
         return ""
-    at = localtime(value, time_zone)
-    return f"{at.day:02d} {MONTHS[at.month - 1]} {at.year:04d} {at.hour:02d}:{at.minute:02d}"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        exact(value, time_zone),
+        relative(value, now),
+    )
+
+
+def visitor(uuid: str) -> str:
+    """What a lead without name or email is called: "Visitor · 3f2a9c" (the end of its uuid)."""
+    return f"Visitor · {''.join(c for c in uuid if c.isalnum())[-6:]}"
+
+
+def short_id(value: str) -> str:
+    """A long id shortened for a narrow cell: its first 8 characters and an ellipsis."""
+    return value if len(value) <= 10 else value[:8] + "…"
+
+
+def contact_links(email: str, dial_code: str, phone: str) -> dict[str, str]:
+    """The detail page's contact actions: `mailto` for an address with an @, and for a phone
+    number `tel`, `whatsapp` (wa.me) and the `number` (+digits): digits only, the country's
+    dial code first (unless the number starts with +), a national number's leading zeros
+    dropped, as wa.me asks."""
+    links = {}
+    if "@" in email and not any(c.isspace() or c in '<>"' for c in email):
+        links["mailto"] = "mailto:" + quote(email, safe="@+.!$&*=^_`{|}~-")
+    digits = "".join(c for c in phone if c.isdigit())
+    country = "".join(c for c in dial_code if c.isdigit())
+    if digits and country and not phone.lstrip().startswith("+"):
+        digits = country + digits.lstrip("0")
+    if len(digits) >= 5:
+        links.update(number=f"+{digits}", tel=f"tel:+{digits}", whatsapp=f"https://wa.me/{digits}")
+    return links
 
 
 def clip(text: str, length: int) -> str:

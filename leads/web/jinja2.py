@@ -8,7 +8,15 @@ from jinja2 import Environment, StrictUndefined
 
 from leads.botpenguin.safety import safe_http_url
 from leads.models import initials_of, phone_text
-from leads.web.display import change_badge, clip, status_badge, status_options, when
+from leads.web.display import (
+    change_badge,
+    clip,
+    moment,
+    short_id,
+    status_badge,
+    status_options,
+    visitor,
+)
 
 
 def initials(name: str, email: str) -> str:
@@ -19,6 +27,12 @@ def initials(name: str, email: str) -> str:
 def phone(number: str, dial_code: str) -> str:
     """{{ lead.phone|phone(lead.dial_code) }}: "+91 98765 43210", or "" without a number."""
     return phone_text(dial_code, number)
+
+
+def ago(value, table) -> str:
+    """{{ row.remote_updated_at|ago(table) }}: the moment as every page shows it (display.moment),
+    told from the table's minute in its time zone."""
+    return moment(value, table.now, table.time_zone)
 
 
 def lead_url(uuid: str, url: Callable[[str], str]) -> str:
@@ -33,7 +47,9 @@ def environment(**options) -> Environment:
     env = Environment(autoescape=True, **{**options, "undefined": StrictUndefined})
     # Filters rather than globals for what every row calls: Jinja2 calls a filter directly.
     env.filters.update(
-        when=when,
+        ago=ago,
+        visitor=visitor,
+        short_id=short_id,
         clip=clip,
         initials=initials,
         phone=phone,

@@ -4,21 +4,24 @@ its rows by the lead_rows macro (templates/jinja2/leads/lead_rows.html), both au
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import django_tables2 as tables
+from django.conf import settings
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
-from django.utils.timezone import get_current_timezone
+from django.utils.timezone import get_current_timezone, now
 from django_tables2.columns import BoundColumn
 
 from leads.models import Lead, LeadChange
 from leads.web.converters import SPELLED_OUT, url_segment
-from leads.web.display import when
+from leads.web.display import moment
 
 # What a lead-list row shows: the list reads these values by name (values_list(named=True)), not
 # whole leads; the inline status edit renders its row from the lead, whose attributes are named
@@ -38,6 +41,7 @@ ROW_FIELDS = (
     "last_message_by",
     "last_message_text",
     "remote_updated_at",
+    "waiting_since",
     "missing_since",
     "version",
     "change_state",
@@ -94,7 +98,7 @@ class RenderedCache:
         return html
 
 
-# About 2 KB a row: 3,000 rows (30 pages of 100) take about 6 MB per process.
+# About 1 KB a row: 3,000 rows (30 pages of 100) take about 3 MB per process.
 RENDERED_ROWS = RenderedCache(3000)
 
 
@@ -108,32 +112,57 @@ def query_with(params: QueryDict, changes: dict) -> str:
     return "?" + urlencode(pairs)
 
 
+def this_minute() -> datetime:
+    """The start of the current minute: the "now" a list row's relative moments ("3 h ago") are
+    told from. A cached row's key holds it, so a row shown a minute later is made again rather
+    than left saying "just now"."""
+    return datetime.fromtimestamp(int(time.time()) // 60 * 60, tz=UTC)
+
+
 class LeadTable(tables.Table):
     """The lead list. A cell's markup (its classes included) is the row template's; the <th>
-    attributes here are the header's."""
+    attributes here are the header's. Column priorities: a cell of class pN gives way (container
+    queries in app.css) when the table's container is too narrow, p5 first; the others always
+    show."""
 
-    selected = tables.Column(accessor="uuid", verbose_name="", orderable=False)
-    name = tables.Column(verbose_name="Name", order_by=("name", "id"))
-    # Shown only to a person who sees several bots (LeadTable's `bot_names`).
-    bot = tables.Column(accessor="bot_id", verbose_name="Bot", orderable=False)
-    email = tables.Column(attrs={"th": {"class": "d-none d-lg-table-cell"}})
-    phone = tables.Column(
-        order_by=("phone", "id"), attrs={"th": {"class": "d-none d-lg-table-cell"}}
+    selected = tables.Column(
+        accessor="uuid", verbose_name="", orderable=False, attrs={"th": {"class": "c-sel"}}
     )
-    status = tables.Column(order_by=("status", "-remote_updated_at", "-id"))
-    tags = tables.Column(orderable=False, attrs={"th": {"class": "d-none d-md-table-cell"}})
+    name = tables.Column(verbose_name="Name", attrs={"th": {"class": "c-name"}})
+    # Shown only to a person who sees several bots (LeadTable's `bot_names`).
+    bot = tables.Column(
+        accessor="bot_id",
+        verbose_name="Bot",
+        orderable=False,
+        attrs={"th": {"class": "p3 c-bot"}},
+    )
+    status = tables.Column(
+        order_by=("status", "-remote_updated_at", "-id"), attrs={"th": {"class": "c-status"}}
+    )
+    waiting_since = tables.Column(
+        verbose_name="Waiting",
+        order_by=("waiting_since", "id"),
+        attrs={"th": {"class": "p2 c-wait"}},
+    )
     agent_id = tables.Column(
         verbose_name="Agent",
         order_by=("agent_id", "-remote_updated_at"),
-        attrs={"th": {"class": "d-none d-xl-table-cell"}},
+        attrs={"th": {"class": "p2 c-agent"}},
     )
+    tags = tables.Column(orderable=False, attrs={"th": {"class": "p3 c-tags"}})
     last_message = tables.Column(
         accessor="last_message_at",
         verbose_name="Last message",
         order_by=("-last_message_at", "-id"),
-        attrs={"th": {"class": "d-none d-md-table-cell"}},
+        attrs={"th": {"class": "p4 c-msg"}},
     )
-    remote_updated_at = tables.Column(verbose_name="Updated", order_by=("remote_updated_at", "id"))
+    email = tables.Column(attrs={"th": {"class": "p5 c-email"}})
+    phone = tables.Column(order_by=("phone", "id"), attrs={"th": {"class": "p5 c-phone"}})
+    remote_updated_at = tables.Column(
+        verbose_name="Updated",
+        order_by=("remote_updated_at", "id"),
+        attrs={"th": {"class": "c-upd"}},
+    )
 
     class Meta:
         model = Lead
@@ -142,15 +171,16 @@ class LeadTable(tables.Table):
             "selected",
             "name",
             "bot",
+            "status",
+            "waiting_since",
+            "agent_id",
+            "tags",
+            "last_message",
             "email",
             "phone",
-            "status",
-            "tags",
-            "agent_id",
-            "last_message",
             "remote_updated_at",
         )
-        attrs = {"class": "table table-hover table-sm align-middle", "id": "lead-table"}
+        attrs = {"class": "table table-hover table-sm align-middle lead-table", "id": "lead-table"}
         empty_text = "No leads match these filters."
         orderable = True
         template_name = "leads/lead_table.html"
@@ -168,24 +198,43 @@ class LeadTable(tables.Table):
         super().__init__(*args, **kwargs)
         self.show_bot = bot_names is not None
         self.bot_names = bot_names or {}
+        # Names shown for agent ids ({agent id: name}); ids without one are shown shortened.
+        self.agent_names: dict[str, str] = {}
+        # Markers of a row ({uuid: ((kind, text), …)}, e.g. new, overdue), which depend on who
+        # looks and when, so they are part of the row's cache key.
+        self.marks: dict[str, tuple[tuple[str, str], ...]] = {}
         self.detail_url = lead_url("leads:detail", query_string)
         self.status_url = lead_url("leads:row-status")
         # The moments of every row are shown in it (reading it is not free).
         self.time_zone = get_current_timezone()
+        self.now = this_minute()
+        # Third-party pictures send the agent's address to whoever serves them (settings).
+        self.pictures = settings.BOTPANEL_THIRD_PARTY_IMAGES
         # Besides a row's values (its bot_id among them), what its markup depends on: its links,
-        # time zone and the Bot column's names (a renamed bot makes new markup).
+        # time zone, minute, pictures and the Bot column's names (a renamed bot makes new markup).
         self.row_context = (
             self.detail_url(UUID_SLOT),
             self.status_url(UUID_SLOT),
             self.time_zone,
+            self.now,
+            self.pictures,
             tuple(sorted(self.bot_names.items())) if self.show_bot else None,
         )
 
     def row_html(self, row: tuple, render: Callable) -> str:
         """`render(self, row)`: the markup of a row of values (ROW_FIELDS), made once for the
-        same values, links and time zone (RENDERED_ROWS)."""
-        key = (self.row_context, row_key(row))
+        same values, links, time zone, minute, agent name and markers (RENDERED_ROWS)."""
+        key = (
+            self.row_context,
+            row_key(row),
+            self.agent_names.get(row.agent_id),
+            self.marks.get(row.uuid),
+        )
         return RENDERED_ROWS.get_or_render(key, lambda: render(self, row))
+
+    def order_name(self, queryset, is_descending: bool):
+        """By name, leads without one after the named ones in either direction."""
+        return queryset.named_first(descending=is_descending), True
 
     def sort_link(self, column: BoundColumn) -> str:
         """The header link of an orderable column: this page's query with the column's next
@@ -234,7 +283,7 @@ class ChangeTable(tables.Table):
         self.detail_url = lead_url("leads:detail")
 
     def render_created_at(self, value) -> str:
-        return when(value)
+        return moment(value, now(), get_current_timezone())
 
     def render_lead(self, record: LeadChange) -> str:
         return format_html(

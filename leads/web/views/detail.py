@@ -4,6 +4,7 @@ the error next to the field (or at the top of the form for an API refusal) and t
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse, QueryDict
@@ -25,6 +26,7 @@ from leads.botpenguin.records import STATUS_LABELS
 from leads.models import Lead, LeadChange
 from leads.selectors import lists as list_queries
 from leads.selectors.bots import list_scope
+from leads.web import display
 from leads.web.forms import (
     AddTagForm,
     AttributeFormSet,
@@ -67,6 +69,9 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
     context = {
         "version": version,
         "lead": lead,
+        "lead_label": str(lead) if lead.name or lead.email else display.visitor(lead.uuid),
+        "lead_picture": lead.picture_url if settings.BOTPANEL_THIRD_PARTY_IMAGES else "",
+        "contact": display.contact_links(lead.email, lead.dial_code, lead.phone),
         # The forms post to this very lead: its bot picks it where another of the person's
         # bots holds the same uuid (web.scope.lead_or_404).
         "bot_suffix": f"?bot={lead.bot_id}" if visible.several else "",
