@@ -9,7 +9,8 @@ from django.http import Http404
 
 from leads import services
 from leads.accounts.permissions import can_resolve_changes
-from leads.models import Bot, Lead, LeadChange, Status, SyncRun
+from leads.macro_admin import MacroAdmin
+from leads.models import Bot, Lead, LeadChange, Macro, Status, SyncRun
 from leads.selectors.bots import visibility
 from leads.web.forms import (
     clean_picture_url,
@@ -359,3 +360,7 @@ class BotAdmin(BotScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_superuser
+
+
+# Triage macros: the form's rules and the bot scoping are in leads/macro_admin.py.
+admin.site.register(Macro, MacroAdmin)

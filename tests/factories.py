@@ -274,3 +274,35 @@ def link(user, agent_id: str):
 
     AgentProfile.objects.update_or_create(user=user, defaults={"agent_id": agent_id})
     return user
+
+
+def history_sentences(html: str) -> list[str]:
+    """The text of each history sentence on a page (templates/leads/partials/history.html),
+    whitespace collapsed, in page order."""
+    from html.parser import HTMLParser
+
+    class Sentences(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.depth = 0
+            self.found: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            classes = (dict(attrs).get("class") or "").split()
+            if self.depth:
+                self.depth += 1
+            elif "history-sentence" in classes:
+                self.depth = 1
+                self.found.append("")
+
+        def handle_endtag(self, tag):
+            if self.depth:
+                self.depth -= 1
+
+        def handle_data(self, data):
+            if self.depth:
+                self.found[-1] += data
+
+    parser = Sentences()
+    parser.feed(html)
+    return [" ".join(text.split()) for text in parser.found]

@@ -36,8 +36,10 @@ from leads.services.edits import (
     lead_update,
     lead_update_contact,
 )
+from leads.services.macros import MacroRefused, macro_apply, macro_note, macros_apply_bulk
 from leads.services.people import ProfileRefused, agent_link, profile_update, time_zones
 from leads.services.syncing import sync_start
+from leads.services.undo import UndoRefused, UndoResult, changes_undo, token_changes, undo_token
 
 __all__ = [
     "LINK_FIRST",
@@ -46,12 +48,16 @@ __all__ = [
     "BulkResult",
     "EditConflict",
     "EditFailed",
+    "MacroRefused",
     "ProfileRefused",
+    "UndoRefused",
+    "UndoResult",
     "agent_link",
     "assign_refusal",
     "change_discard",
     "change_retry",
     "changes_retry_failed",
+    "changes_undo",
     "is_pending",
     "lead_add_note",
     "lead_add_tag",
@@ -65,8 +71,13 @@ __all__ = [
     "leads_bulk_assign",
     "leads_bulk_remove_tag",
     "leads_bulk_set_status",
+    "macro_apply",
+    "macro_note",
+    "macros_apply_bulk",
     "may_assign_others",
     "profile_update",
     "sync_start",
     "time_zones",
+    "token_changes",
+    "undo_token",
 ]

@@ -29,6 +29,7 @@ class BulkResult:
     pending: list[Lead] = field(default_factory=list)
     unchanged: list[Lead] = field(default_factory=list)
     failed: list[tuple[Lead, str]] = field(default_factory=list)
+    change_ids: list[int] = field(default_factory=list)  # what an undo puts back
 
     @property
     def summary(self) -> str:
@@ -78,6 +79,8 @@ def _bulk(
         except EditFailed as e:
             result.failed.append((lead, e.message))
             continue
+        if change is not None:
+            result.change_ids.append(change.pk)
         if change is None:
             result.unchanged.append(lead)
         elif is_pending(change):
