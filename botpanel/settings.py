@@ -285,6 +285,11 @@ if TESTING and not BOTPANEL_ENCRYPTION_KEYS:
 # Agents may assign leads to anyone of the team (by default only lead admins may; an agent
 # assigns to themselves and unassigns themselves): leads.services.assignment.
 BOTPANEL_AGENTS_MAY_ASSIGN_OTHERS = env.bool("BOTPANEL_AGENTS_MAY_ASSIGN_OTHERS", default=False)
+# A lead that arrived this many days ago or less and that a person has not opened is marked new
+# for them in the list (leads.selectors.queues).
+BOTPANEL_NEW_LEAD_DAYS = env.int("BOTPANEL_NEW_LEAD_DAYS", default=7)
+# How often an open lead list asks whether new leads arrived, while its tab is visible.
+BOTPANEL_NEW_LEADS_POLL_SECONDS = env.int("BOTPANEL_NEW_LEADS_POLL_SECONDS", default=20)
 # A larger answer (once decompressed) is refused, so a hostile server cannot exhaust memory.
 BOTPENGUIN_MAX_RESPONSE_MB = env.float("BOTPENGUIN_MAX_RESPONSE_MB", default=20.0)
 # An edit made by a person waits at most this long for BotPenguin before it is reported.

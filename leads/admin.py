@@ -10,7 +10,8 @@ from django.http import Http404
 from leads import services
 from leads.accounts.permissions import can_resolve_changes
 from leads.macro_admin import MacroAdmin
-from leads.models import Bot, Lead, LeadChange, Macro, Status, SyncRun
+from leads.models import Bot, Lead, LeadChange, Macro, OverdueRule, Status, SyncRun
+from leads.selectors import overdue
 from leads.selectors.bots import visibility
 from leads.web.forms import (
     clean_picture_url,
@@ -364,3 +365,20 @@ class BotAdmin(BotScopedAdmin):
 
 # Triage macros: the form's rules and the bot scoping are in leads/macro_admin.py.
 admin.site.register(Macro, MacroAdmin)
+
+
+class OverdueRuleAdmin(admin.ModelAdmin):
+    """How long a lead may wait in each status before the list marks it overdue (lead admins).
+    A status without a rule never makes a lead overdue; saving one refreshes the Overdue queue
+    (leads.selectors.overdue)."""
+
+    list_display = ("status", "after_minutes", "after")
+    list_editable = ("after_minutes",)
+    ordering = ("status",)
+
+    @admin.display(description="Overdue after")
+    def after(self, rule: OverdueRule) -> str:
+        return overdue.minutes_text(rule.after_minutes)
+
+
+admin.site.register(OverdueRule, OverdueRuleAdmin)

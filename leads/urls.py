@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from leads.web.converters import UuidConverter
 from leads.web.views import changes, detail, health, home, sync
 from leads.web.views import list as lead_list
+from leads.web.views import workspace
 
 app_name = "leads"
 
@@ -24,6 +25,15 @@ urlpatterns = [
     path("leads/<lead_uuid:uuid>/edit/note/", detail.add_note, name="add-note"),
     path("leads/<lead_uuid:uuid>/edit/tags/", detail.edit_tags, name="edit-tags"),
     path("leads/<lead_uuid:uuid>/edit/contact/", detail.edit_contact, name="edit-contact"),
+    # The workspace: the panel's queues and views with counts, the new-leads bar's poll, and
+    # the saved views page with its forms.
+    path("new-leads/", workspace.new_leads, name="new-leads"),
+    path("views/", workspace.saved_views, name="saved-views"),
+    path("views/panel/", workspace.queues_panel, name="queues-panel"),
+    path("views/new/", workspace.saved_view_create, name="saved-view-create"),
+    path("views/<int:pk>/edit/", workspace.saved_view_edit, name="saved-view-edit"),
+    path("views/<int:pk>/move/", workspace.saved_view_move, name="saved-view-move"),
+    path("views/<int:pk>/delete/", workspace.saved_view_delete, name="saved-view-delete"),
     # The change log.
     path("activity/", changes.ActivityView.as_view(), name="activity"),
     path("changes/counts/", changes.change_counts, name="change-counts"),

@@ -45,6 +45,11 @@ ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
         # The settings of the bots they see, never the token's value (leads.admin.BotAdmin).
         "leads.view_bot",
         "leads.change_bot",
+        # The overdue thresholds per status (leads.admin.OverdueRuleAdmin).
+        "leads.view_overduerule",
+        "leads.add_overduerule",
+        "leads.change_overduerule",
+        "leads.delete_overduerule",
         # Triage macros of the bots they see (leads.macro_admin).
         "leads.view_macro",
         "leads.add_macro",

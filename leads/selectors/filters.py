@@ -11,6 +11,7 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from leads.models import Lead, LeadChange, LeadTag, Status
+from leads.selectors.overdue import overdue_q
 
 PER_PAGE_CHOICES = (25, 50, 100)
 
@@ -56,6 +57,25 @@ class LeadFilter(django_filters.FilterSet):
     status = django_filters.MultipleChoiceFilter(
         choices=Status.choices, widget=forms.CheckboxSelectMultiple, distinct=False
     )
+    # The queues' filters (selectors.queues): every status but these ("?status_not=CLOSED": not
+    # closed), overdue by the lead admins' rules ("?overdue=1"), updated in the last N hours.
+    status_not = django_filters.MultipleChoiceFilter(
+        field_name="status",
+        choices=Status.choices,
+        exclude=True,
+        label="Not in status",
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
+    )
+    overdue = django_filters.ChoiceFilter(
+        method="filter_overdue", choices=[("1", "Overdue")], label="Overdue"
+    )
+    updated_within = django_filters.NumberFilter(
+        method="filter_updated_within",
+        label="Updated in the last hours",
+        min_value=1,
+        max_value=24 * 366,
+    )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=255)
     # A person's agent id (the list offers the people of the bots in scope), "none" for the
     # unassigned, "me" for the person's own (selectors.people.resolve_me makes it their id).
@@ -97,6 +117,15 @@ class LeadFilter(django_filters.FilterSet):
         return queryset.filter(
             Q(name__icontains=value) | Q(email__icontains=value) | Q(phone__icontains=value)
         )
+
+    def filter_overdue(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(overdue_q()) if value else queryset
+
+    def filter_updated_within(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if not value:
+            return queryset
+        since = timezone.now() - timedelta(hours=float(value))
+        return queryset.filter(remote_updated_at__gte=since)
 
     def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         key = value.strip().casefold()

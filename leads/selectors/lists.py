@@ -2,7 +2,7 @@
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.http import QueryDict
 
 from leads.models import Lead, LeadTag, Status
@@ -106,7 +106,8 @@ def status_counts(params: QueryDict, *, scope: Scope = EVERY_BOT) -> dict[str, i
         without_status.pop("status", None)
         queryset = matching(without_status, scope=scope).order_by()
         aggregates = {value: Count("id", filter=Q(status=value)) for value, _ in Status.choices}
-        return queryset.aggregate(all=Count("id"), **aggregates)
+        # newest: the highest id listed, from which the new-leads bar counts arrivals.
+        return queryset.aggregate(all=Count("id"), newest=Max("id"), **aggregates)
 
     key = counting.params_key(params, without=("status", *CONTROL_PARAMS), scope=scope.key)
     return counting.cached("status-counts", key, compute)

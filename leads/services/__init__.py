@@ -38,6 +38,7 @@ from leads.services.edits import (
 )
 from leads.services.macros import MacroRefused, macro_apply, macro_note, macros_apply_bulk
 from leads.services.people import ProfileRefused, agent_link, profile_update, time_zones
+from leads.services.saved_views import lead_mark_seen
 from leads.services.syncing import sync_start
 from leads.services.undo import UndoRefused, UndoResult, changes_undo, token_changes, undo_token
 
@@ -63,6 +64,7 @@ __all__ = [
     "lead_add_tag",
     "lead_assign",
     "lead_assign_to_me",
+    "lead_mark_seen",
     "lead_remove_tag",
     "lead_set_status",
     "lead_update",

@@ -33,6 +33,9 @@ FRAME_ASSETS = {
     "htmx_js": "vendor/htmx/htmx.min.js",
     "app_js": "js/app.js",
     "list_js": "js/list.js",
+    # The list's queues panel and new-leads bar (leads.web.views.workspace).
+    "workspace_css": "css/workspace.css",
+    "workspace_js": "js/workspace.js",
 }
 
 

@@ -42,6 +42,9 @@ ROW_FIELDS = (
     "last_message_text",
     "remote_updated_at",
     "waiting_since",
+    # What the page's marks are told from (selectors.queues.page_marks: new for the person).
+    "id",
+    "remote_created_at",
     "missing_since",
     "version",
     "change_state",

@@ -124,7 +124,9 @@ def _show(name: str, value) -> str:
 
 @permission_required(VIEW)
 def lead_detail(request: HttpRequest, uuid: str) -> HttpResponse:
-    return _render(request, lead_or_404(request, uuid))
+    lead = lead_or_404(request, uuid)
+    services.lead_mark_seen(lead=lead, user=request.user)  # no longer new for them
+    return _render(request, lead)
 
 
 def _done(request, lead, change, what: str) -> HttpResponse:

@@ -18,7 +18,7 @@ from leads import services
 from leads.accounts.permissions import TRIAGE, VIEW, PermissionRequiredMixin, permission_required
 from leads.botpenguin.records import STATUS_LABELS
 from leads.models import Lead, Status
-from leads.selectors import counting
+from leads.selectors import counting, queues
 from leads.selectors import lists as list_queries
 from leads.selectors.bots import Scope, list_scope
 from leads.selectors.counting import CachedCountPaginator
@@ -28,6 +28,7 @@ from leads.web.forms import BulkActionForm
 from leads.web.redirects import redirect_back
 from leads.web.scope import current_bot, lead_or_404, list_params, seen
 from leads.web.tables import ROW_FIELDS, LeadTable
+from leads.web.views import workspace
 from leads.web.views.home import no_bots
 
 CONTROL_PARAMS = list_queries.CONTROL_PARAMS
@@ -197,6 +198,11 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
             status_errors=list(form["status"].errors),
             export_csv="?" + (query + "&" if query else "") + "_export=csv",
             export_xlsx="?" + (query + "&" if query else "") + "_export=xlsx",
+            workspace=workspace.panel_context(self.request, params, counts.get("newest")),
+        )
+        table = context["table"]
+        table.marks = queues.page_marks(
+            user=self.request.user, rows=[row.record for row in table.paginated_rows]
         )
         return context
 
@@ -245,8 +251,10 @@ def row_status(request: HttpRequest, uuid: str) -> HttpResponse:
             messages.success(request, f"{lead}: status set to {lead.status_label}.")
         return redirect_back(request, "leads:list")
     query = filter_query_string(QueryDict(request.POST.get("query", "")))
+    table = LeadTable([lead], query_string=query, bot_names=bot_names(request))
+    table.marks = queues.page_marks(user=request.user, rows=[lead])
     context = {
-        "table": LeadTable([lead], query_string=query, bot_names=bot_names(request)),
+        "table": table,
         "lead": lead,
         "note": note,
         "note_class": "text-warning-emphasis" if note == services.SAVED_PENDING else "text-danger",
