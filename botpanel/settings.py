@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "leads.accounts.middleware.SessionMiddleware",  # idle expiry, one-time passwords, htmx after logout
+    "leads.accounts.middleware.TimeZoneMiddleware",  # dates in the person's time zone
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -49,7 +49,8 @@ def base_body(lead) -> dict:
     return {"uuid": lead.uuid, "botId": BOT_ID, "customerId": CUSTOMER_ID}
 
 
-def test_detail_shows_every_field(agent_client, lead):
+def test_detail_shows_every_field(agent_client, lead, settings):
+    settings.BOTPANEL_THIRD_PARTY_IMAGES = True
     html = agent_client.get(url(lead)).content.decode()
     for text in (
         "Meera Iyer",
@@ -137,10 +138,51 @@ def test_status_form(agent_client, botpenguin, lead):
     assert Lead.objects.get(pk=lead.pk).status == "DEPENDANCY"
 
 
+def refused(client, lead, form: str, data: dict, query: str = "") -> str:
+    """Post `data` to the lead's `form`, which refuses it: the answer redirects to the lead's
+    page (Post/Redirect/Get), which shows the form as posted with why; returns that page."""
+    response = client.post(url(lead, form), data)
+    assert response.status_code == 302, response.content.decode()[:300]
+    assert response["Location"] == f"/leads/{lead.uuid}/{query}"
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    return page.content.decode()
+
+
 def test_status_must_be_one_of_the_six(agent_client, botpenguin, lead):
-    response = agent_client.post(url(lead, "status"), {"status": "WON"})
-    assert response.status_code == 400
-    assert "Select a valid choice" in response.content.decode()
+    html = refused(agent_client, lead, "status", {"status": "WON"})
+    assert "Select a valid choice" in html
+    assert botpenguin.sandbox.puts() == []
+
+
+def test_a_refused_form_shows_once_and_a_reload_posts_nothing(agent_client, botpenguin, lead):
+    html = refused(
+        agent_client, lead, "note", {"title": "", "description": "kept", "query": "q=m"}, "?q=m"
+    )
+    assert "A note needs a title" in html and ">kept</textarea>" in html
+    again = agent_client.get(f"/leads/{lead.uuid}/?q=m")  # what reloading the page does
+    assert again.status_code == 200
+    assert "A note needs a title" not in again.content.decode()
+    assert botpenguin.sandbox.puts() == []
+
+
+def test_a_status_that_is_already_set_says_so(agent_client, botpenguin, lead):
+    Lead.objects.filter(pk=lead.pk).update(status="ONHOLD")
+    response = agent_client.post(url(lead, "status"), {"status": "ONHOLD"}, follow=True)
+    assert "Already On hold — nothing changed." in response.content.decode()
+    assert botpenguin.sandbox.puts() == []
+
+
+def test_a_conflict_is_shown_after_the_redirect_with_the_version_to_resubmit(
+    agent_client, botpenguin, lead
+):
+    seen_version = lead.version
+    Lead.objects.filter(pk=lead.pk).update(status="REVIEW", version=seen_version + 1)
+    html = refused(agent_client, lead, "status", {"status": "CLOSED", "version": seen_version})
+    assert 'id="conflict"' in html
+    assert '<td class="conflict-current">Review</td>' in html
+    assert '<td class="conflict-yours">Closed</td>' in html
+    assert f'name="version" value="{seen_version + 1}"' in html
     assert botpenguin.sandbox.puts() == []
 
 
@@ -178,9 +220,7 @@ def test_add_note_sends_every_existing_note_plus_the_new_one(agent_client, botpe
     ],
 )
 def test_note_rules(agent_client, botpenguin, lead, data, message):
-    response = agent_client.post(url(lead, "note"), data)
-    assert response.status_code == 400
-    html = response.content.decode()
+    html = refused(agent_client, lead, "note", data)
     assert message in html and "invalid-feedback" in html
     assert "typed text kept" in html  # what the person typed is still there
     assert botpenguin.sandbox.puts() == []
@@ -213,9 +253,7 @@ def test_remove_tag_sends_the_whole_new_list(agent_client, botpenguin, lead):
     ],
 )
 def test_tag_rules(agent_client, botpenguin, lead, tag, message):
-    response = agent_client.post(url(lead, "tags"), {"tag": tag})
-    assert response.status_code == 400
-    html = response.content.decode()
+    html = refused(agent_client, lead, "tags", {"tag": tag})
     assert message in html
     if tag.strip():
         assert f'value="{tag}"' in html
@@ -233,6 +271,7 @@ def test_tag_suggestions_are_counted_once_a_minute(agent_client, lead):
     """Every list page loads them; counting groups every tag row, so they are cached."""
     from django.test.utils import CaptureQueriesContext
 
+    agent_client.get("/")  # the person's own cached values (their time zone) are read once
     with CaptureQueriesContext(connection) as cold:
         agent_client.get("/leads/tags/")
     make_lead(9, tags=["brand-new"])
@@ -327,9 +366,7 @@ def test_attributes_add_edit_remove(staff_client, botpenguin, lead):
 )
 def test_contact_rules(staff_client, botpenguin, lead, overrides, message):
     data = contact_data(lead, name="Typed Name Kept", **overrides)
-    response = staff_client.post(url(lead, "contact"), data)
-    assert response.status_code == 400
-    html = response.content.decode()
+    html = refused(staff_client, lead, "contact", data)
     assert message in html
     assert 'value="Typed Name Kept"' in html
     assert botpenguin.sandbox.puts() == []
@@ -359,9 +396,7 @@ def test_api_refusal_shows_on_the_form_keeps_input_and_mirror(
         botpenguin.sandbox.token = "rotated"
     else:
         botpenguin.sandbox.fail_next(1, status=400, method="PUT")
-    response = agent_client.post(url(lead, "note"), {"title": "Kept title", "description": "Kept"})
-    assert response.status_code == 200
-    html = response.content.decode()
+    html = refused(agent_client, lead, "note", {"title": "Kept title", "description": "Kept"})
     assert message in html and 'role="alert"' in html
     assert 'value="Kept title"' in html
     assert SANDBOX_TOKEN not in html
@@ -388,6 +423,6 @@ def test_an_edit_while_botpenguin_is_down_is_saved_and_pending(agent_client, bot
 
 def test_missing_token_setting_is_named(agent_client, botpenguin, lead, settings):
     settings.BOTPENGUIN_API_TOKEN = ""
-    response = agent_client.post(url(lead, "status"), {"status": "CLOSED"})
-    assert "BOTPENGUIN_API_TOKEN is not set" in response.content.decode()
+    html = refused(agent_client, lead, "status", {"status": "CLOSED"})
+    assert "BOTPENGUIN_API_TOKEN is not set" in html
     assert botpenguin.sandbox.puts() == []

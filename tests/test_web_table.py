@@ -2,10 +2,12 @@
 the pagination, hostile values shown as text, and the row an inline edit sends back."""
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils.html import escape
+from django.utils.timezone import now
 from pytest_django.asserts import assertHTMLEqual, assertInHTML
 
 from tests.factories import BASE, make_lead
@@ -23,7 +25,23 @@ def header_of(html: str) -> str:
     return html.split("<thead>")[1].split("</thead>")[0]
 
 
-def test_a_row_shows_every_cell(agent_client):
+def status_options(chosen: str) -> str:
+    return "".join(
+        f'<option value="{value}"{" selected" if value == chosen else ""}>{label}</option>'
+        for value, label in [
+            ("OPEN", "Open"),
+            ("INPROGRESS", "In progress"),
+            ("REVIEW", "Review"),
+            ("ONHOLD", "On hold"),
+            ("DEPENDANCY", "Dependency"),
+            ("CLOSED", "Closed"),
+        ]
+    )
+
+
+def test_a_row_shows_every_cell(agent_client, settings):
+    settings.BOTPANEL_THIRD_PARTY_IMAGES = True
+    updated = now() - timedelta(hours=3, minutes=5)
     make_lead(
         3,
         name="Meera Iyer",
@@ -36,78 +54,83 @@ def test_a_row_shows_every_cell(agent_client):
         last_message_at=datetime(2026, 10, 5, 14, 3, tzinfo=UTC),
         last_message_by="bot",
         last_message_text="Thanks!",
-        remote_updated_at=datetime(2026, 10, 6, 9, 30, tzinfo=UTC),
+        remote_updated_at=updated,
+        waiting_since=updated - timedelta(hours=2),  # under Review's overdue threshold
         version=4,
     )
     (row,) = rows_of(agent_client.get("/leads/?status=REVIEW").content.decode())
     uuid = "00000000-0000-4000-8000-000000000003"
-    status_options = "".join(
-        f'<option value="{value}"{" selected" if value == "REVIEW" else ""}>{label}</option>'
-        for value, label in [
-            ("OPEN", "Open"),
-            ("INPROGRESS", "In progress"),
-            ("REVIEW", "Review"),
-            ("ONHOLD", "On hold"),
-            ("DEPENDANCY", "Dependency"),
-            ("CLOSED", "Closed"),
-        ]
-    )
     expected = f"""
     <tr data-uuid="{uuid}" tabindex="-1">
-      <td class="text-center"><input class="form-check-input" type="checkbox" name="selected"
-        value="{uuid}" form="bulk-form" aria-label="Select"></td>
-      <td><div class="d-flex align-items-center gap-2">
+      <td class="c-sel"><label class="hit"><input class="form-check-input" type="checkbox"
+        name="selected" value="{uuid}" form="bulk-form" aria-label="Select Meera Iyer"></label></td>
+      <td class="c-name"><div class="nm">
         <img class="avatar" src="https://cdn.example.org/m.png" alt="" loading="lazy"
           referrerpolicy="no-referrer" data-initials="MI">
         <a class="lead-link" href="/leads/{uuid}/?status=REVIEW">Meera Iyer</a></div></td>
-      <td class="cell-clip d-none d-lg-table-cell">
-        <span title="meera@example.org">meera@example.org</span></td>
-      <td class="d-none d-lg-table-cell text-nowrap">+91 9876500003</td>
-      <td><div class="d-flex flex-column gap-1">
-        <div><span class="badge text-bg-warning status-badge">Review</span>
-          <span class="badge text-bg-warning change-badge"
-            title="Saved in BotPanel, waiting to be sent to BotPenguin">Pending</span></div>
-        <select name="status" class="form-select form-select-sm js-row-status" aria-label="Status"
-          hx-post="/leads/{uuid}/row-status/" hx-trigger="change" hx-target="closest tr"
-          hx-swap="outerHTML" hx-include="#lead-table-query" hx-vals='{{"version": 4}}'>
-          {status_options}</select></div></td>
-      <td class="d-none d-md-table-cell">
-        <span class="badge rounded-pill text-bg-light border tag-chip">hot</span>
-        <span class="badge rounded-pill text-bg-light border tag-chip">vip</span></td>
-      <td class="d-none d-xl-table-cell small cell-clip"><span title="agent-7">agent-7</span></td>
-      <td class="d-none d-md-table-cell last-message small">
-        <div class="text-muted">05 Oct 2026 14:03 · bot</div>
-        <div class="text-truncate">Thanks!</div></td>
-      <td class="small text-nowrap">06 Oct 2026 09:30</td>
+      <td class="c-status"><select name="status"
+          class="form-select status-select js-row-status st-REVIEW" aria-label="Status of Meera Iyer"
+          hx-post="/leads/{uuid}/row-status/" hx-vals='{{"version": 4}}'>
+          {status_options("REVIEW")}</select><span class="badge text-bg-warning change-badge"
+            title="Saved in BotPanel, waiting to be sent to BotPenguin">Pending</span></td>
+      <td class="p2 c-wait"><time datetime="{iso(updated - timedelta(hours=2))}"
+        title="{exact(updated - timedelta(hours=2))}">5 h ago</time></td>
+      <td class="p2 c-agent"><span title="agent-7">agent-7</span></td>
+      <td class="p3 c-tags"><span class="tag-chip">hot</span><span class="tag-chip">vip</span></td>
+      <td class="p4 c-msg">Thanks!</td>
+      <td class="p5 c-email">meera@example.org</td>
+      <td class="p5 c-phone">+91 9876500003</td>
+      <td class="c-upd"><time datetime="{iso(updated)}" title="{exact(updated)}">3 h ago</time></td>
     </tr>"""
     assertHTMLEqual(row, expected)
 
 
-def test_a_row_without_status_picture_or_message(agent_client):
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def exact(moment: datetime, zone: str = "UTC") -> str:
+    at = moment.astimezone(ZoneInfo(zone))
+    return at.strftime("%-d %b %Y, %H:%M ") + at.tzname()
+
+
+def test_a_row_without_status_picture_or_message(agent_client, settings):
+    settings.BOTPANEL_THIRD_PARTY_IMAGES = True
     make_lead(1, name="", email="", status="", picture="javascript:alert(1)", missing_since=BASE)
     make_lead(2, name="Zoë " + "ä" * 70, status="WEIRD", last_message_text="é" * 100)
     html = agent_client.get("/leads/").content.decode()
     odd, blank = rows_of(html)
     uuid = "00000000-0000-4000-8000-000000000001"
-    # no name or email: the uuid is the link; the initials stand in for the picture
+    # no name or email: "Visitor" and the end of the uuid; the initials stand in for the picture
     assertInHTML(
-        f'<div class="d-flex align-items-center gap-2"><span class="avatar avatar-initials">?'
-        f'</span><a class="lead-link" href="/leads/{uuid}/">{uuid}</a> '
+        '<div class="nm"><span class="avatar" aria-hidden="true">?</span>'
+        f'<a class="lead-link" href="/leads/{uuid}/">Visitor · 000001</a>'
         '<span class="badge text-bg-secondary">missing</span></div>',
         blank,
     )
-    assertInHTML('<span class="badge text-bg-light border">No status</span>', blank)
     assertInHTML('<option value="" selected>—</option>', blank)
-    assertInHTML('<td class="d-none d-md-table-cell last-message small">—</td>', blank)
+    assert "st-none" in blank
+    assertInHTML('<td class="p4 c-msg"></td>', blank)
+    assertInHTML('<td class="p2 c-agent"></td>', blank)  # unassigned
     # a status BotPanel does not know: a dash, and a choice to make
-    assertInHTML('<span class="badge text-bg-light status-badge">—</span>', odd)
     assertInHTML('<option value="" selected>—</option>', odd)
-    # long texts are clipped with an ellipsis (60 characters for the name, 80 for the message)
+    # long texts are clipped with an ellipsis (60 characters for the name, 70 for the message)
     assertInHTML(f'<a class="lead-link" href="/leads/{uuid[:-1]}2/">Zoë {"ä" * 55}…</a>', odd)
-    assertInHTML(f'<div class="text-truncate">{"é" * 79}…</div>', odd)
+    assertInHTML(f'<td class="p4 c-msg">{"é" * 69}…</td>', odd)
 
 
-def test_hostile_values_in_every_cell_are_text(agent_client):
+def test_pictures_load_only_when_the_setting_allows_third_party_images(agent_client, settings):
+    make_lead(1, name="Meera Iyer", picture="https://cdn.example.org/m.png")
+    html = agent_client.get("/leads/").content.decode()
+    assert "cdn.example.org" not in html
+    assertInHTML('<span class="avatar" aria-hidden="true">MI</span>', html)
+    settings.BOTPANEL_THIRD_PARTY_IMAGES = True
+    html = agent_client.get("/leads/").content.decode()
+    assert 'src="https://cdn.example.org/m.png"' in html
+
+
+def test_hostile_values_in_every_cell_are_text(agent_client, settings):
+    settings.BOTPANEL_THIRD_PARTY_IMAGES = True
     make_lead(
         1,
         name=XSS,
@@ -125,14 +148,13 @@ def test_hostile_values_in_every_cell_are_text(agent_client):
     assert "<script>" not in html and "<img src=x" not in html
     assert 'src="javascript:' not in html and 'src="data:' not in html
     (row,) = [row for row in rows_of(html) if "000000000001" in row]
-    # the name, the email twice, a tag, the agent twice, the author, the message, the phone
-    assert row.count("&lt;script&gt;alert(") == 9, row
+    # the name (link and two labels), the email, a tag, the agent (tooltip), message, phone
+    assert row.count("&lt;script&gt;alert(") == 8, row
     assert "&lt;i&gt;+1&lt;/i&gt; &lt;script&gt;" in row  # the dial code before the number
     text = escape(XSS)
-    assertInHTML(f'<span title="{text}">{text}</span>', row, count=2)  # email, agent
-    assertInHTML(
-        f'<span class="badge rounded-pill text-bg-light border tag-chip">{text}</span>', row
-    )
+    assertInHTML(f'<td class="p5 c-email">{text}</td>', row)
+    assertInHTML(f'<span class="tag-chip">{text}</span>', row)
+    assert '<span title="&lt;script&gt;alert(' in row  # the agent id in full in the tooltip
 
 
 def test_the_header_links_sort_and_go_back_to_the_first_page(agent_client):
@@ -141,79 +163,98 @@ def test_the_header_links_sort_and_go_back_to_the_first_page(agent_client):
     html = agent_client.get("/leads/?status=OPEN&page=2&sort=-name").content.decode()
     head = header_of(html)
     assertInHTML(
-        '<th class="desc orderable" scope="col"><a href="?status=OPEN&amp;sort=name">Name</a></th>',
+        '<th class="c-name desc orderable" scope="col" aria-sort="descending">'
+        '<a href="?status=OPEN&amp;sort=name">Name<span aria-hidden="true"> ▼</span></a></th>',
         head,
     )
     assertInHTML(
-        '<th class="d-lg-table-cell d-none orderable" scope="col">'
+        '<th class="c-phone orderable p5" scope="col">'
         '<a href="?status=OPEN&amp;sort=phone">Phone</a></th>',
         head,
     )
-    assertInHTML('<th scope="col"></th>', head)  # the selection column
-    assertInHTML('<th class="d-md-table-cell d-none" scope="col">Tags</th>', head)  # no sorting
-    columns = re.findall(r"<th[^>]*>(?:<a[^>]*>)?([^<]*)", head)
+    # the selection column: a labelled box that selects the page's rows
+    assertInHTML(
+        '<th class="c-sel" scope="col"><label class="hit"><input class="form-check-input" '
+        'type="checkbox" id="select-page" aria-label="Select all on this page"></label></th>',
+        head,
+    )
+    assertInHTML('<th class="c-tags p3" scope="col">Tags</th>', head)  # no sorting
+    columns = re.findall(r"<th[^>]*>(?:<label.*?</label>|<a[^>]*>)?([^<]*)", head)
     assert columns == [
         "",
         "Name",
+        "Status",
+        "Waiting",
+        "Agent",
+        "Tags",
+        "Last message",
         "Email",
         "Phone",
-        "Status",
-        "Tags",
-        "Agent",
-        "Last message",
         "Updated",
     ]
 
 
 @pytest.mark.parametrize(
-    ("sort", "column", "classes", "link"),
+    ("sort", "column", "classes", "link", "aria"),
     [
-        ("", "Updated", "desc orderable", "remote_updated_at"),  # the list's own order
-        ("", "Name", "orderable", "name"),
-        ("name", "Name", "asc orderable", "-name"),
-        ("-remote_updated_at", "Updated", "desc orderable", "remote_updated_at"),
-        ("agent_id", "Agent", "asc d-none d-xl-table-cell orderable", "-agent_id"),
+        ("", "Updated", "c-upd desc orderable", "remote_updated_at", "descending"),  # default
+        ("", "Name", "c-name orderable", "name", ""),
+        ("name", "Name", "asc c-name orderable", "-name", "ascending"),
+        ("-remote_updated_at", "Updated", "c-upd desc orderable", "remote_updated_at", "descending"),
+        ("agent_id", "Agent", "asc c-agent orderable p2", "-agent_id", "ascending"),
     ],
 )
-def test_each_sort_shows_in_its_column_alone(agent_client, sort, column, classes, link):
+def test_each_sort_shows_in_its_column_alone(agent_client, sort, column, classes, link, aria):
     make_lead(1)
     html = agent_client.get(f"/leads/?sort={sort}" if sort else "/leads/").content.decode()
     head = header_of(html)
+    arrow = {"descending": " ▼", "ascending": " ▲"}.get(aria)
     assertInHTML(
-        f'<th class="{classes}" scope="col"><a href="?sort={link}">{column}</a></th>', head
+        f'<th class="{classes}" scope="col"{f" aria-sort={aria!r}" if aria else ""}>'
+        f'<a href="?sort={link}">{column}'
+        f'{f"<span aria-hidden={chr(34)}true{chr(34)}>{arrow}</span>" if aria else ""}</a></th>',
+        head,
     )
-    sorted_columns = re.findall(r'<th class="[^"]*\b(?:asc|desc)\b', head)
-    assert len(sorted_columns) == 1
+    assert len(re.findall(r"aria-sort=", head)) == 1
 
 
 def test_one_tables_sort_does_not_show_in_the_next(agent_client):
     make_lead(1)
     agent_client.get("/leads/?sort=name")
     head = header_of(agent_client.get("/leads/").content.decode())
-    assertInHTML('<th class="orderable" scope="col"><a href="?sort=name">Name</a></th>', head)
+    assertInHTML(
+        '<th class="c-name orderable" scope="col"><a href="?sort=name">Name</a></th>', head
+    )
 
 
 def test_the_pagination_keeps_the_query(agent_client):
     for n in range(80):
         make_lead(n)
     html = agent_client.get("/leads/?per_page=25&page=2&status=OPEN").content.decode()
-    nav = html.split('<nav aria-label="Table navigation">')[1].split("</nav>")[0]
+    nav = html.split('<nav aria-label="Pages" id="pager">')[1].split("</nav>")[0]
     assertInHTML(
-        '<li class="previous page-item"><a href="?per_page=25&amp;status=OPEN&amp;page=1" '
-        'class="page-link"><span aria-hidden="true">«</span> previous</a></li>',
+        '<li class="page-item"><a href="?per_page=25&amp;status=OPEN&amp;page=1" '
+        'class="page-link" rel="prev"><span aria-hidden="true">‹</span> Previous</a></li>',
         nav,
     )
+    # on a phone the current page reads "Page 2 of 4" and the other numbers are hidden
     assertInHTML(
         '<li class="page-item active"><a class="page-link" '
-        'href="?per_page=25&amp;status=OPEN&amp;page=2">2</a></li>',
+        'href="?per_page=25&amp;status=OPEN&amp;page=2" aria-current="page">'
+        '<span class="d-sm-none">Page </span>2<span class="d-sm-none"> of 4</span></a></li>',
         nav,
     )
     assertInHTML(
-        '<li class="next page-item"><a href="?per_page=25&amp;status=OPEN&amp;page=3" '
-        'class="page-link">next <span aria-hidden="true">»</span></a></li>',
+        '<li class="page-item"><a href="?per_page=25&amp;status=OPEN&amp;page=3" '
+        'class="page-link" rel="next">Next <span aria-hidden="true">›</span></a></li>',
         nav,
     )
-    assert re.findall(r">(\d+)</a>", nav) == ["1", "2", "3", "4"]
+    assertInHTML(
+        '<li class="page-item d-none d-sm-block"><a class="page-link" '
+        'href="?per_page=25&amp;status=OPEN&amp;page=4">4</a></li>',
+        nav,
+    )
+    assert re.findall(r">(\d+)(?:<span[^>]*>[^<]*</span>)?</a>", nav) == ["1", "2", "3", "4"]
 
 
 def test_no_pagination_for_one_page_and_a_message_for_none(agent_client):
@@ -221,7 +262,7 @@ def test_no_pagination_for_one_page_and_a_message_for_none(agent_client):
     html = agent_client.get("/leads/").content.decode()
     assert "pagination" not in html
     html = agent_client.get("/leads/?tag=nothing").content.decode()
-    assertInHTML('<tr><td colspan="9">No leads match these filters.</td></tr>', html)
+    assertInHTML('<tr><td colspan="10">No leads match these filters.</td></tr>', html)
 
 
 def test_the_list_shows_times_in_the_sites_time_zone(agent_client, settings):
@@ -229,21 +270,32 @@ def test_the_list_shows_times_in_the_sites_time_zone(agent_client, settings):
     moment = datetime(2026, 10, 5, 23, 50, tzinfo=UTC)
     make_lead(1, remote_updated_at=moment, last_message_at=moment, last_message_text="hi")
     (row,) = rows_of(agent_client.get("/leads/").content.decode())
-    assert row.count("06 Oct 2026 05:20") == 2, row  # UTC+5:30, the next day
+    # UTC+5:30, the next day, in the tooltip; the machine-readable moment in UTC
+    assert '<time datetime="2026-10-05T23:50:00Z" title="6 Oct 2026, 05:20 IST">' in row, row
 
 
-def test_moments_are_shown_in_the_time_zone_asked_for():
-    from zoneinfo import ZoneInfo
-
-    from leads.web.display import when
+def test_moments_are_relative_with_the_exact_time_in_the_time_zone_asked_for():
+    from leads.web.display import moment, relative
 
     kolkata = ZoneInfo("Asia/Kolkata")
-    assert when(datetime(2026, 10, 5, 23, 50, tzinfo=UTC), kolkata) == "06 Oct 2026 05:20"
-    assert when(datetime(2026, 10, 5, 23, 50, tzinfo=kolkata), ZoneInfo("UTC")) == (
-        "05 Oct 2026 18:20"
+    at = datetime(2026, 10, 5, 23, 50, tzinfo=UTC)
+    assert moment(at, at + timedelta(hours=3, minutes=59), kolkata) == (
+        '<time datetime="2026-10-05T23:50:00Z" title="6 Oct 2026, 05:20 IST">3 h ago</time>'
     )
-    assert when(datetime(2026, 1, 2, 3, 4, tzinfo=UTC)) == "02 Jan 2026 03:04"  # settings: UTC
-    assert when(None) == ""
+    assert moment(None, at) == ""
+    cases = [
+        (timedelta(seconds=-59), "just now"),
+        (timedelta(minutes=-1), "1 min ago"),
+        (timedelta(minutes=-59, seconds=-59), "59 min ago"),
+        (timedelta(hours=-1), "1 h ago"),
+        (timedelta(days=-1), "1 day ago"),
+        (timedelta(days=-29), "29 days ago"),
+        (timedelta(days=-30), "1 month ago"),
+        (timedelta(days=-400), "1 year ago"),
+        (timedelta(days=2, minutes=1), "in 2 days"),
+        (timedelta(minutes=5), "in 5 min"),
+    ]
+    assert [relative(at + delta, at) for delta, _ in cases] == [text for _, text in cases]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -273,7 +325,7 @@ def test_a_list_row_is_the_row_an_inline_edit_renders(agent_client, botpenguin, 
     assert response.status_code == 200
     assert botpenguin.sandbox.puts() == []  # already Open: nothing to send
     assertHTMLEqual(response.content.decode(), listed)
-    assert "Zoë &lt;b&gt;" in listed and "&lt;i&gt;" in listed and "x" * 79 + "…" in listed
+    assert "Zoë &lt;b&gt;" in listed and "&lt;i&gt;" in listed and "x" * 69 + "…" in listed
 
 
 def test_a_row_changed_since_it_was_last_shown_is_shown_as_it_is_now(agent_client, settings):
@@ -288,12 +340,28 @@ def test_a_row_changed_since_it_was_last_shown_is_shown_as_it_is_now(agent_clien
     Lead.objects.filter(pk=lead.pk).update(name="After", status="CLOSED")
     (after,) = rows_of(agent_client.get("/leads/").content.decode())
     assert "After" in after and "Before" not in after
-    assert '<option value="CLOSED" selected>' in after and "05 Oct 2026 23:50" in after
+    assert '<option value="CLOSED" selected>' in after and "5 Oct 2026, 23:50 UTC" in after
     settings.TIME_ZONE = "Asia/Kolkata"
     (elsewhere,) = rows_of(agent_client.get("/leads/").content.decode())
-    assert "06 Oct 2026 05:20" in elsewhere and "05 Oct 2026 23:50" not in elsewhere
+    assert "6 Oct 2026, 05:20 IST" in elsewhere and "23:50 UTC" not in elsewhere
     (filtered,) = rows_of(agent_client.get("/leads/?status=CLOSED").content.decode())
     assert "?status=CLOSED" in filtered  # its link keeps the list's filter
+
+
+def test_a_cached_row_tells_its_relative_times_from_the_current_minute(agent_client):
+    """A row made a while ago is not shown again with its old "just now"."""
+    from unittest import mock
+
+    from leads.web import tables
+
+    start = tables.this_minute()
+    make_lead(1, remote_updated_at=start)
+    (first,) = rows_of(agent_client.get("/leads/").content.decode())
+    assert ">just now</time>" in first
+    later = start + timedelta(minutes=3)
+    with mock.patch.object(tables, "this_minute", return_value=later):
+        (again,) = rows_of(agent_client.get("/leads/").content.decode())
+    assert ">3 min ago</time>" in again
 
 
 def test_rendered_rows_are_bounded_and_made_once():
@@ -311,3 +379,20 @@ def test_rendered_rows_are_bounded_and_made_once():
     # "a" was kept (used again before "c" came); "b" was dropped for "c", so made again.
     assert made == ["a", "b", "c", "b"]
     assert len(rendered.rendered) == 2
+
+
+def test_moments_are_shown_in_the_person_s_own_time_zone(agent_client, user):
+    from leads.models import AgentProfile
+
+    make_lead(1, remote_updated_at=datetime(2026, 10, 5, 23, 50, tzinfo=UTC))
+    profile = AgentProfile.objects.create(user=user, time_zone="Asia/Kolkata")
+    (row,) = rows_of(agent_client.get("/leads/").content.decode())
+    assert 'title="6 Oct 2026, 05:20 IST"' in row
+    profile.time_zone = "America/New_York"
+    profile.save()  # seen at once, not after the cached value expires
+    (row,) = rows_of(agent_client.get("/leads/").content.decode())
+    assert 'title="5 Oct 2026, 19:50 EDT"' in row
+    profile.time_zone = "Mars/Olympus_Mons"  # not a zone: the server's
+    profile.save()
+    (row,) = rows_of(agent_client.get("/leads/").content.decode())
+    assert 'title="5 Oct 2026, 23:50 UTC"' in row

@@ -1,17 +1,25 @@
-"""One request hook for the session: idle expiry, one-time passwords, and htmx after a logout.
+"""Request hooks: the session's (idle expiry, one-time passwords, htmx after a logout) and the
+person's time zone.
 
-One class rather than three: every middleware is another frame around every request, and the
-three only read the session and the resolved view."""
+One class for the session's three rather than three: every middleware is another frame around
+every request, and the three only read the session and the resolved view."""
 
 import time
+import zoneinfo
 from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+
+from leads.models import AgentProfile
 
 # Session keys. Set at sign-in (leads.accounts.signals) for someone holding a one-time password
 # from `createagent`, removed when they choose their own (leads.accounts.views).
@@ -66,4 +74,51 @@ class SessionMiddleware:
             interval = min(60, max(1, settings.SESSION_COOKIE_AGE // 10))
             if now - int(request.session.get(TOUCH_KEY, 0)) >= interval:
                 request.session[TOUCH_KEY] = now  # the session is saved: its expiry renewed
+        return None
+
+
+# A person's time zone (AgentProfile.time_zone), cached by user id; "" for the server's.
+TIME_ZONE_KEY = "botpanel:time-zone:{}"
+TIME_ZONE_SECONDS = 300
+
+
+def time_zone_name(user_id: int) -> str:
+    """The IANA name the person chose, or "" (cached: most requests read no profile)."""
+    key = TIME_ZONE_KEY.format(user_id)
+    name = cache.get(key)
+    if name is None:
+        found = AgentProfile.objects.filter(user_id=user_id).values_list("time_zone", flat=True)
+        name = next(iter(found), "") or ""
+        cache.set(key, name, TIME_ZONE_SECONDS)
+    return name
+
+
+@receiver(post_save, sender=AgentProfile, dispatch_uid="leads.accounts.time_zone_saved")
+@receiver(post_delete, sender=AgentProfile, dispatch_uid="leads.accounts.time_zone_deleted")
+def forget_time_zone(sender, instance, **kwargs) -> None:
+    cache.delete(TIME_ZONE_KEY.format(instance.user_id))
+
+
+class TimeZoneMiddleware:
+    """Pages show moments in the signed-in person's time zone (their profile's), else in
+    settings.TIME_ZONE; an unknown name falls back the same way."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()  # the thread's next request starts from the server's
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        name = time_zone_name(user.pk) if user is not None and user.is_authenticated else ""
+        if not name:
+            return None
+        try:
+            timezone.activate(zoneinfo.ZoneInfo(name))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            timezone.deactivate()
         return None

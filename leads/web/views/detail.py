@@ -1,8 +1,11 @@
-"""The lead detail page and its edit forms. Each form is its own POST endpoint; on success it
-redirects back to the page (keeping the list's filter), on failure it re-renders the page with
-the error next to the field (or at the top of the form for an API refusal) and the input kept."""
+"""The lead detail page and its edit forms. Each form is its own POST endpoint that redirects
+back to the page (keeping the list's filter): on success with a message, on failure with the
+form kept in the session (_keep), so the page shows the error next to the field (or at the top
+of the form for an API refusal, or the conflict) and the input kept, and a reload re-posts
+nothing (Post/Redirect/Get)."""
 
 import json
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib import messages
@@ -24,6 +27,7 @@ from leads.accounts.permissions import (
 )
 from leads.botpenguin.records import STATUS_LABELS
 from leads.models import Lead, LeadChange
+from leads.selectors import history
 from leads.selectors import lists as list_queries
 from leads.selectors.bots import list_scope
 from leads.web import display
@@ -37,6 +41,7 @@ from leads.web.forms import (
 )
 from leads.web.scope import lead_or_404, seen
 from leads.web.views.list import filter_query_string
+from leads.web.views.undo import offer_undo
 
 
 def _detail_url(request: HttpRequest, lead: Lead) -> str:
@@ -46,7 +51,7 @@ def _detail_url(request: HttpRequest, lead: Lead) -> str:
     return f"{url}?{query}" if query else url
 
 
-def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> HttpResponse:
+def _render(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
     query = (
         request.POST.get("query", "")
         if request.method == "POST"
@@ -62,8 +67,8 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
     conflict = forms.get("conflict")
     if conflict is not None:
         version = conflict.version
-    elif request.method == "POST" and request.POST.get("version", "").isdigit():
-        version = int(request.POST["version"])
+    elif forms.get("version") is not None:
+        version = forms["version"]
     else:
         version = lead.version
     context = {
@@ -81,13 +86,13 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "list_url": reverse("leads:list") + suffix,
         "previous_url": reverse("leads:detail", args=[previous]) + suffix if previous else "",
         "next_url": reverse("leads:detail", args=[following]) + suffix if following else "",
-        "notes": list(reversed(lead.notes)),
+        "notes": history.lead_notes(lead=lead),
         "can_edit_contact": editable,
         "can_resolve": can_resolve_changes(request.user),
         "raw_json": json.dumps(lead.raw, indent=2, ensure_ascii=False)
         if can_view_raw(request.user)
         else "",
-        "history": lead.changes.select_related("user")[:20],
+        "history": history.lead_history(lead=lead),
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
         "note_form": forms.get("note_form") or NoteForm(),
         "tag_form": forms.get("tag_form") or AddTagForm(),
@@ -100,7 +105,7 @@ def _render(request: HttpRequest, lead: Lead, status: int = 200, **forms) -> Htt
         "conflict_rows": _conflict_rows(forms.get("conflict")),
         "open_changes": lead.changes.filter(state__in=LeadChange.OPEN_STATES).order_by("id"),
     }
-    return render(request, "leads/detail.html", context, status=status)
+    return render(request, "leads/detail.html", context)
 
 
 def _conflict_rows(conflict) -> list[tuple[str, object, object]]:
@@ -126,16 +131,62 @@ def _show(name: str, value) -> str:
 def lead_detail(request: HttpRequest, uuid: str) -> HttpResponse:
     lead = lead_or_404(request, uuid)
     services.lead_mark_seen(lead=lead, user=request.user)  # no longer new for them
-    return _render(request, lead)
+    return _render(request, lead, **_kept_forms(request, lead))
 
 
-def _done(request, lead, change, what: str) -> HttpResponse:
+# --- Post/Redirect/Get: a form that is refused is kept in the session for the page it
+# redirects to, so the address bar shows the lead and a reload never re-posts.
+KEPT_KEY = "detail-kept:{}"
+
+
+def _keep(request, lead, form: str, *, api_error=None, conflict=None) -> HttpResponse:
+    """Redirect to the lead's page, which shows `form` ("status", "note", "tags", "contact")
+    as it was posted, with its errors, `api_error` ({form: message}) or the `conflict`."""
+    data = {key: request.POST.getlist(key) for key in request.POST if key != "csrfmiddlewaretoken"}
+    request.session[KEPT_KEY.format(lead.pk)] = {
+        "form": form,
+        "data": data,
+        "api_error": api_error or {},
+        "conflict": None
+        if conflict is None
+        else {"current": conflict.current, "yours": conflict.yours, "version": conflict.version},
+    }
+    return redirect(_detail_url(request, lead))
+
+
+def _kept_forms(request, lead) -> dict:
+    """The forms a refused post kept for this page (once), bound again so their errors show."""
+    kept = request.session.pop(KEPT_KEY.format(lead.pk), None)
+    if not kept:
+        return {}
+    data = QueryDict(mutable=True)
+    for key, values in kept["data"].items():
+        data.setlist(key, values)
+    forms = {"api_error": kept["api_error"]}
+    if kept["conflict"]:
+        forms["conflict"] = SimpleNamespace(**kept["conflict"])
+    if data.get("version", "").isdigit():
+        forms["version"] = int(data["version"])
+    if kept["form"] == "status":
+        forms["status_form"] = StatusForm(data)
+    elif kept["form"] == "note":
+        forms["note_form"] = NoteForm(data)
+    elif kept["form"] == "tags" and "tag" in data:
+        forms["tag_form"] = AddTagForm(data, existing=lead.tags)
+    elif kept["form"] == "contact":
+        forms["contact_form"] = ContactForm(data)
+        forms["attribute_formset"] = AttributeFormSet(data, prefix="attr")
+    return forms
+
+
+def _done(request, lead, change, what: str, unchanged: str = "") -> HttpResponse:
     if change is None:
-        messages.info(request, f"Nothing to change: {what} was already so.")
+        messages.info(request, unchanged or f"Nothing changed: {what} already.")
     elif services.is_pending(change):
         messages.warning(request, f"{services.SAVED_PENDING} ({what})")
     else:
         messages.success(request, f"Saved: {what}.")
+    offer_undo(request, change)
     return redirect(_detail_url(request, lead))
 
 
@@ -152,7 +203,7 @@ def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
     lead = lead_or_404(request, uuid)
     form = StatusForm(request.POST)
     if not form.is_valid():
-        return _render(request, lead, 400, status_form=form)
+        return _keep(request, lead, "status")
     try:
         change = services.lead_set_status(
             lead=lead,
@@ -161,10 +212,13 @@ def edit_status(request: HttpRequest, uuid: str) -> HttpResponse:
             base_version=_version(request),
         )
     except services.EditFailed as e:
-        return _render(request, lead, status_form=form, api_error={"status": e.message})
+        return _keep(request, lead, "status", api_error={"status": e.message})
     except services.EditConflict as conflict:
-        return _render(request, lead, 409, status_form=form, conflict=conflict)
-    return _done(request, lead, change, f"status {lead.status_label}")
+        return _keep(request, lead, "status", conflict=conflict)
+    label = lead.status_label
+    return _done(
+        request, lead, change, f"status {label}", unchanged=f"Already {label} — nothing changed."
+    )
 
 
 @require_POST
@@ -173,7 +227,7 @@ def add_note(request: HttpRequest, uuid: str) -> HttpResponse:
     lead = lead_or_404(request, uuid)
     form = NoteForm(request.POST)
     if not form.is_valid():
-        return _render(request, lead, 400, note_form=form)
+        return _keep(request, lead, "note")
     try:
         change = services.lead_add_note(
             lead=lead,
@@ -182,7 +236,7 @@ def add_note(request: HttpRequest, uuid: str) -> HttpResponse:
             user=request.user,
         )
     except services.EditFailed as e:
-        return _render(request, lead, note_form=form, api_error={"note": e.message})
+        return _keep(request, lead, "note", api_error={"note": e.message})
     return _done(request, lead, change, "note added")
 
 
@@ -193,20 +247,26 @@ def edit_tags(request: HttpRequest, uuid: str) -> HttpResponse:
     if "remove" in request.POST:
         remove_form = RemoveTagForm(request.POST)
         if not remove_form.is_valid():
-            return _render(request, lead, 400)
+            return _keep(request, lead, "tags")
         tag = remove_form.cleaned_data["remove"]
         try:
             change = services.lead_remove_tag(lead=lead, tag=tag, user=request.user)
         except services.EditFailed as e:
-            return _render(request, lead, api_error={"tags": e.message})
-        return _done(request, lead, change, f'tag "{tag}" removed')
+            return _keep(request, lead, "tags", api_error={"tags": e.message})
+        return _done(
+            request,
+            lead,
+            change,
+            f'tag "{tag}" removed',
+            unchanged=f'No tag "{tag}" — nothing changed.',
+        )
     form = AddTagForm(request.POST, existing=lead.tags)
     if not form.is_valid():
-        return _render(request, lead, 400, tag_form=form)
+        return _keep(request, lead, "tags")
     try:
         change = services.lead_add_tag(lead=lead, tag=form.cleaned_data["tag"], user=request.user)
     except services.EditFailed as e:
-        return _render(request, lead, tag_form=form, api_error={"tags": e.message})
+        return _keep(request, lead, "tags", api_error={"tags": e.message})
     return _done(request, lead, change, f'tag "{form.cleaned_data["tag"]}" added')
 
 
@@ -217,7 +277,7 @@ def edit_contact(request: HttpRequest, uuid: str) -> HttpResponse:
     form = ContactForm(request.POST)
     formset = AttributeFormSet(request.POST, prefix="attr")
     if not (form.is_valid() & formset.is_valid()):
-        return _render(request, lead, 400, contact_form=form, attribute_formset=formset)
+        return _keep(request, lead, "contact")
     try:
         # The form's fields are the service's contact arguments, by the same names.
         change = services.lead_update_contact(
@@ -228,15 +288,13 @@ def edit_contact(request: HttpRequest, uuid: str) -> HttpResponse:
             base_version=_version(request),
         )
     except services.EditConflict as conflict:
-        return _render(
-            request, lead, 409, contact_form=form, attribute_formset=formset, conflict=conflict
-        )
+        return _keep(request, lead, "contact", conflict=conflict)
     except services.EditFailed as e:
-        return _render(
-            request,
-            lead,
-            contact_form=form,
-            attribute_formset=formset,
-            api_error={"contact": e.message},
-        )
-    return _done(request, lead, change, "contact details")
+        return _keep(request, lead, "contact", api_error={"contact": e.message})
+    return _done(
+        request,
+        lead,
+        change,
+        "contact details",
+        unchanged="Contact details already so — nothing changed.",
+    )
