@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from leads.web.converters import UuidConverter
-from leads.web.views import changes, detail, health, home, sync
+from leads.web.views import changes, detail, health, home, macros, sync, undo
 from leads.web.views import list as lead_list
 from leads.web.views import workspace
 
@@ -25,6 +25,11 @@ urlpatterns = [
     path("leads/<lead_uuid:uuid>/edit/note/", detail.add_note, name="add-note"),
     path("leads/<lead_uuid:uuid>/edit/tags/", detail.edit_tags, name="edit-tags"),
     path("leads/<lead_uuid:uuid>/edit/contact/", detail.edit_contact, name="edit-contact"),
+    path("leads/<lead_uuid:uuid>/macros/<int:pk>/apply/", macros.apply_to_lead, name="macro-apply"),
+    # A macro on the list's selected or matching rows; undo of one's last edit (offered 10 s).
+    path("macros/<int:pk>/apply/", macros.apply_bulk, name="macro-bulk"),
+    path("undo/", undo.undo, name="undo"),
+    path("undo/toast/", undo.undo_toast, name="undo-toast"),
     # The workspace: the panel's queues and views with counts, the new-leads bar's poll, and
     # the saved views page with its forms.
     path("new-leads/", workspace.new_leads, name="new-leads"),

@@ -3,6 +3,8 @@
 the lead's page and the Activity page; and notes that say who wrote them in BotPanel and when,
 or that they came from BotPenguin."""
 
+import re
+
 import pytest
 from django.template.loader import render_to_string
 
@@ -175,3 +177,29 @@ def test_a_discarded_note_is_nobodys(botpenguin, user):
     LeadChange.objects.filter(pk=change.pk).update(state="discarded")
     notes = lead_notes(lead=fresh(lead))
     assert [(n.title, n.author) for n in notes] == [("Hi", "")]
+
+
+# --- the pages -----------------------------------------------------------------------------------
+
+
+def test_the_lead_page_shows_the_sentences_and_who_wrote_each_note(botpenguin, agent_client, user):
+    lead = make_lead(
+        1, sandbox=botpenguin.sandbox, notes=[{"id": "n1", "title": "Pricing", "description": ""}]
+    )
+    agent_client.post(f"/leads/{lead.uuid}/edit/status/", {"status": "REVIEW"})
+    agent_client.post(f"/leads/{lead.uuid}/edit/note/", {"title": "Call back", "description": "x"})
+    page = agent_client.get(f"/leads/{lead.uuid}/").content.decode()
+    assert history_sentences(page) == ["note added: Call back", "status Open → Review"]
+    assert 'id="undo-button"' not in page  # a note withdrew the status change's undo
+    notes = page.split('id="notes">')[1].split("</ol>")[0]
+    text = " ".join(re.sub(r"<[^>]+>", " ", notes).split())
+    assert text == "Call back x Asha, just now Pricing from BotPenguin"
+
+
+def test_the_activity_page_says_what_changed(botpenguin, agent_client, user):
+    lead = make_lead(1, sandbox=botpenguin.sandbox, tags=["spam"])
+    services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    services.lead_remove_tag(lead=lead, tag="spam", user=user)
+    page = agent_client.get("/activity/").content.decode()
+    assert history_sentences(page) == ["tag −spam", "status Open → Review"]
+    assert "What changed" in page

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import django_tables2 as tables
 from django.conf import settings
 from django.http import QueryDict
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -20,6 +21,7 @@ from django.utils.timezone import get_current_timezone, now
 from django_tables2.columns import BoundColumn
 
 from leads.models import Lead, LeadChange
+from leads.selectors import history
 from leads.web.converters import SPELLED_OUT, url_segment
 from leads.web.display import moment
 
@@ -261,7 +263,7 @@ class ChangeTable(tables.Table):
     user = tables.Column(verbose_name="Who", default="system")
     lead = tables.Column(order_by=("lead__name",))
     action = tables.Column()
-    fields = tables.Column(empty_values=(), orderable=False, verbose_name="Fields")
+    fields = tables.Column(empty_values=(), orderable=False, verbose_name="What changed")
     state = tables.Column()
     attempts = tables.Column()
     last_error = tables.Column(verbose_name="Last error", orderable=False)
@@ -296,7 +298,8 @@ class ChangeTable(tables.Table):
         )
 
     def render_fields(self, record: LeadChange) -> str:
-        return ", ".join(record.after)
+        entry = history.describe(record)
+        return render_to_string("leads/partials/history_sentence.html", {"entry": entry})
 
     def render_state(self, record: LeadChange) -> str:
         colour = {"pending": "warning", "failed": "danger", "delivered": "success"}.get(

@@ -30,6 +30,7 @@ from leads.web.scope import current_bot, lead_or_404, list_params, seen
 from leads.web.tables import ROW_FIELDS, LeadTable
 from leads.web.views import workspace
 from leads.web.views.home import no_bots
+from leads.web.views.undo import offer_undo
 
 CONTROL_PARAMS = list_queries.CONTROL_PARAMS
 # The keyboard shortcuts' help: "1 Open, 2 In progress, …" (keys 1–6 set a row's status).
@@ -235,6 +236,7 @@ def _set_status(request: HttpRequest, lead: Lead) -> tuple[str, int]:
             f"Changed meanwhile to {current} (you chose {chosen}): pick again to keep yours.",
             409,
         )
+    offer_undo(request, change)
     return (services.SAVED_PENDING if services.is_pending(change) else ""), 200
 
 
@@ -302,6 +304,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         messages.error(request, f"{lead}: {reason}")
     if len(result.failed) > 20:
         messages.error(request, f"…and {len(result.failed) - 20} more failed.")
+    offer_undo(request, result)
     return redirect(back)
 
 

@@ -49,9 +49,12 @@ def _change_ids(what) -> list[int]:
 
 
 def offer_undo(request: HttpRequest, what) -> None:
-    """Offer the person an Undo of `what` they just did (a change, or a bulk result)."""
+    """Offer the person an Undo of `what` they just did (a change, or a bulk result); an edit
+    that cannot be undone withdraws the offer of an earlier one (undo is of the last edit)."""
     ids = _change_ids(what)
     if not ids or not request.user.is_authenticated:
+        if OFFER in getattr(request, "session", {}):
+            del request.session[OFFER]
         return
     request.session[OFFER] = {
         "token": services.undo_token(change_ids=ids, user=request.user),
