@@ -122,13 +122,14 @@ def bench_sync_latency(latency_chats: int) -> dict:
     return results
 
 
-# Runs `argv[2:]`, exits with its code, and writes its peak RSS (kB) to the file `argv[1]`.
+# Runs `argv[2:]`, exits with its code, and writes its peak RSS (kB) and CPU seconds (user and
+# system) to the file `argv[1]`.
 RSS_PROBE = """
 import os, subprocess, sys
 child = subprocess.Popen(sys.argv[2:])
 _pid, status, usage = os.wait4(child.pid, 0)
 with open(sys.argv[1], "w") as report:
-    report.write(str(usage.ru_maxrss))
+    report.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -142,6 +143,7 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
     box = start_sandbox(chats=chats, page_size=100, latency_ms=0, port=port)
     times: list[float] = []
     rss: list[float] = []
+    cpu: list[float] = []
     results: dict = {}
     try:
         env = os.environ.copy()
@@ -185,9 +187,10 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
                 elapsed = time.monotonic() - started
                 if proc.returncode:
                     raise RuntimeError(f"sync_leads failed: {err.strip()[-2000:]}")
-                peak_kb = int(report.read() or 0)
+                peak_kb, cpu_s = report.read().split()
             times.append(elapsed)
-            rss.append(peak_kb / 1024)
+            rss.append(int(peak_kb) / 1024)
+            cpu.append(float(cpu_s))
             results["zero_latency_chats"] = Lead.objects.filter(
                 bot__remote_bot_id="sync-bot"
             ).count()
@@ -196,7 +199,7 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
                 print(
                     f"    run {len(times)}: {elapsed:.1f} s, "
                     f"{results['zero_latency_chats'] / elapsed:,.0f} leads/s, "
-                    f"peak RSS {rss[-1]:.0f} MB",
+                    f"peak RSS {rss[-1]:.0f} MB, CPU {cpu[-1]:.1f} s",
                     flush=True,
                 )
     finally:
@@ -205,6 +208,7 @@ def bench_sync_throughput(chats: int, repeat: int = 1) -> dict:
         clear_sync_bot()
     results["zero_latency_s"] = statistics.median(times)
     results["peak_rss_mb"] = max(rss)
+    results["cpu_s"] = statistics.median(cpu)
     return results
 
 
@@ -223,6 +227,7 @@ def print_sync(s: dict) -> None:
     print(
         f"  {s['zero_latency_chats']:,} chats at zero latency (sync_leads in its own process): "
         f"{s['zero_latency_s']:.1f} s, {s['zero_latency_chats'] / s['zero_latency_s']:,.0f} "
-        f"leads/s, peak RSS {s['peak_rss_mb']:.0f} MB"
+        f"leads/s, peak RSS {s['peak_rss_mb']:.0f} MB; the sync's own CPU (user + system) "
+        f"{s['cpu_s']:.1f} s, {s['cpu_s'] / s['zero_latency_chats'] * 1e6:.0f} µs per chat"
     )
     print(f"  ({s['sync_line']})")
