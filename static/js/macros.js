@@ -5,6 +5,7 @@
 
   function typing(target) {
     var tag = (target.tagName || "").toLowerCase();
+    if (tag === "input" && (target.type === "checkbox" || target.type === "radio")) { return false; }
     return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
   }
 
