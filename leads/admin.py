@@ -5,12 +5,14 @@ from BotPenguin, and a chat BotPenguin no longer lists is marked missing, not de
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.contrib.auth import get_user_model
 from django.http import Http404
 
 from leads import services
 from leads.accounts.permissions import can_resolve_changes
 from leads.macro_admin import MacroAdmin
 from leads.models import Bot, Lead, LeadChange, Macro, OverdueRule, Status, SyncRun
+from leads.people_admin import AssignedToMixin, PeopleUserAdmin
 from leads.selectors import overdue
 from leads.selectors.bots import visibility
 from leads.web.forms import (
@@ -129,14 +131,14 @@ class LeadAdminForm(forms.ModelForm):
 
 
 @admin.register(Lead)
-class LeadAdmin(BotScopedAdmin):
+class LeadAdmin(AssignedToMixin, BotScopedAdmin):
     form = LeadAdminForm
     list_display = (
         "__str__",
         "bot",
         "email",
         "status",
-        "agent_id",
+        "assigned_to",
         "is_lead",
         "remote_updated_at",
         "missing_since",
@@ -174,6 +176,7 @@ class LeadAdmin(BotScopedAdmin):
         "missing_since",
         "version",
         "raw",
+        "assigned_to",  # shown beside agent_id, not among BotPenguin's fields
     )
     fieldsets = (
         (
@@ -186,12 +189,12 @@ class LeadAdmin(BotScopedAdmin):
                     ("dial_code", "phone"),
                     "picture",
                     "status",
-                    "agent_id",
+                    ("agent_id", "assigned_to"),
                     "tags_text",
                 )
             },
         ),
-        ("From BotPenguin (read-only)", {"fields": readonly_fields[1:]}),
+        ("From BotPenguin (read-only)", {"fields": readonly_fields[1:-1]}),
     )
 
     def get_form(self, request, obj=None, **kwargs):
@@ -365,6 +368,9 @@ class BotAdmin(BotScopedAdmin):
 
 # Triage macros: the form's rules and the bot scoping are in leads/macro_admin.py.
 admin.site.register(Macro, MacroAdmin)
+# Users with their BotPenguin agent id and time zone (leads/people_admin.py).
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), PeopleUserAdmin)
 
 
 class OverdueRuleAdmin(admin.ModelAdmin):

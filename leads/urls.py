@@ -1,9 +1,19 @@
 from django.urls import path, register_converter
 
 from leads.web.converters import UuidConverter
-from leads.web.views import changes, detail, health, home, macros, sync, undo
+from leads.web.views import (
+    assign,
+    changes,
+    detail,
+    health,
+    home,
+    macros,
+    profile,
+    sync,
+    undo,
+    workspace,
+)
 from leads.web.views import list as lead_list
-from leads.web.views import workspace
 
 app_name = "leads"
 
@@ -25,6 +35,8 @@ urlpatterns = [
     path("leads/<lead_uuid:uuid>/edit/note/", detail.add_note, name="add-note"),
     path("leads/<lead_uuid:uuid>/edit/tags/", detail.edit_tags, name="edit-tags"),
     path("leads/<lead_uuid:uuid>/edit/contact/", detail.edit_contact, name="edit-contact"),
+    # Assign to a person of the lead's bot, to oneself ("me") or to nobody.
+    path("leads/<lead_uuid:uuid>/assign/", assign.assign, name="assign"),
     path("leads/<lead_uuid:uuid>/macros/<int:pk>/apply/", macros.apply_to_lead, name="macro-apply"),
     # A macro on the list's selected or matching rows; undo of one's last edit (offered 10 s).
     path("macros/<int:pk>/apply/", macros.apply_bulk, name="macro-bulk"),
@@ -46,6 +58,8 @@ urlpatterns = [
     path("changes/<int:pk>/retry/", changes.change_retry, name="change-retry"),
     path("changes/<int:pk>/discard/", changes.change_discard, name="change-discard"),
     path("healthz", health.healthz, name="healthz"),
+    # A person's own name, time zone and BotPenguin agent id.
+    path("profile/", profile.profile, name="profile"),
     # Sync now (staff) and its progress.
     path("sync/now/", sync.sync_now, name="sync-now"),
     path("sync/status/", sync.sync_status, name="sync-status"),

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.test import Client
 
 from leads import services
 from leads.models import Bot, Lead, LeadChange
@@ -202,3 +203,201 @@ def test_bulk_assign_to_another_person_by_an_agent_changes_nothing(team, user):
     result = services.leads_bulk_assign(leads=Lead.objects.all(), agent_id=PRIYA_ID, user=user)
     assert len(result.failed) == 4 and len(result.unchanged) == 1  # the one already Priya's
     assert team["sandbox"].puts() == []
+
+
+# --- the detail page ----------------------------------------------------------------------------------
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_done_when_assign_to_me_on_the_detail_page_puts_agentId(team, agent_client):
+    lead = team["leads"][0]
+    page = agent_client.get(f"/leads/{lead.uuid}/").content.decode()
+    assert 'id="assign-to-me"' in page and 'id="assign-agent"' not in page  # no choice of others
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/assign/", {"agent": "me", "query": "status=OPEN"}, follow=True
+    )
+    assert response.redirect_chain == [(f"/leads/{lead.uuid}/?status=OPEN", 302)]
+    assert "Assigned to you." in messages_of(response)
+    (body,) = put_bodies(team["sandbox"], lead)
+    assert body == {
+        "uuid": lead.uuid,
+        "botId": BOT_ID,
+        "customerId": CUSTOMER_ID,
+        "agentId": ASHA_ID,
+    }
+    html = response.content.decode()
+    assert 'id="assigned-to" title="64a1a9d0aa00000000000042">you (Asha)</strong>' in html
+    assert 'id="unassign-me"' in html
+
+
+def test_an_unlinked_person_is_sent_to_their_profile(team, client, django_user_model, user):
+    newcomer = django_user_model.objects.create_user(username="new", password="new-pass-123")
+    newcomer.groups.add(*user.groups.all())
+    client.force_login(newcomer)
+    lead = team["leads"][0]
+    assert 'id="assign-link-hint"' in client.get(f"/leads/{lead.uuid}/").content.decode()
+    response = client.post(f"/leads/{lead.uuid}/assign/", {"agent": "me"}, follow=True)
+    html = response.content.decode()
+    assert "Link your BotPenguin agent id on your profile first." in html
+    assert '<a href="/profile/" class="alert-link">Open your profile</a>' in html
+    assert team["sandbox"].puts() == [] and agent_of(lead) == ""
+
+
+def test_an_agent_posting_someone_else_is_refused_with_the_reason(team, agent_client):
+    lead = team["leads"][0]
+    response = agent_client.post(f"/leads/{lead.uuid}/assign/", {"agent": PRIYA_ID}, follow=True)
+    assert "Only lead admins may assign a lead to someone else." in messages_of(response)
+    assert team["sandbox"].puts() == [] and agent_of(lead) == ""
+
+
+def test_a_lead_admin_chooses_among_the_people_of_the_leads_bot(team, lead_admin_client):
+    lead = team["leads"][2]  # Priya's
+    html = lead_admin_client.get(f"/leads/{lead.uuid}/").content.decode()
+    select = re.search(r'<select name="agent" id="assign-agent".*?</select>', html, re.S).group(0)
+    assert re.findall(r'<option value="([^"]*)"', select) == ["", ASHA_ID, LENA_ID, PRIYA_ID]
+    assert f'<option value="{PRIYA_ID}" selected>Priya Nair</option>' in select
+    response = lead_admin_client.post(
+        f"/leads/{lead.uuid}/assign/", {"agent": ASHA_ID}, follow=True
+    )
+    assert "Assigned to Asha." in messages_of(response)
+    assert put_bodies(team["sandbox"], lead)[0]["agentId"] == ASHA_ID
+    response = lead_admin_client.post(f"/leads/{lead.uuid}/assign/", {"agent": ""}, follow=True)
+    assert "Unassigned." in messages_of(response)
+    assert [b["agentId"] for b in put_bodies(team["sandbox"], lead)] == [ASHA_ID, ""]
+
+
+def test_assigning_a_lead_of_another_bot_is_a_404(team, agent_client):
+    other = Bot.objects.create(name="Shop", api_url="http://x", remote_bot_id="s", customer_id="c")
+    theirs = make_lead(9, bot=other)
+    assert agent_client.post(f"/leads/{theirs.uuid}/assign/", {"agent": "me"}).status_code == 404
+    assert agent_of(theirs) == ""
+
+
+# --- the list: key a on a row (htmx), bulk, the agent filter ------------------------------------------
+
+
+def test_key_a_on_a_row_swaps_in_the_row_assigned_to_me(team, agent_client):
+    lead = team["leads"][3]
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/assign/",
+        {"agent": "me", "row": "1", "query": ""},
+        headers={"HX-Request": "true"},
+    )
+    html = response.content.decode()
+    assert html.startswith(f'<tr data-uuid="{lead.uuid}"')
+    assert f'<span title="{ASHA_ID}">Asha</span>' in html and "Assigned to you." in html
+    assert put_bodies(team["sandbox"], lead)[0]["agentId"] == ASHA_ID
+
+
+def test_key_a_refused_shows_why_in_the_messages_and_leaves_the_row(team, agent_client):
+    lead = team["leads"][2]  # Priya's
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/assign/", {"agent": "me", "row": "1"}, headers={"HX-Request": "true"}
+    )
+    assert response["HX-Retarget"] == "#messages" and response["HX-Reswap"] == "innerHTML"
+    assert "only lead admins may reassign it" in response.content.decode()
+    assert agent_of(lead) == PRIYA_ID
+
+
+def uuids_listed(response) -> list[str]:
+    return re.findall(r'<tr data-uuid="([^"]+)"', response.content.decode())
+
+
+def test_done_when_agent_me_lists_exactly_my_leads(team, agent_client, user, lead_admin):
+    leads = team["leads"]
+    services.lead_assign_to_me(lead=leads[3], user=user)
+    mine = {leads[1].uuid, leads[3].uuid}
+    response = agent_client.get("/leads/?agent=me")
+    assert set(uuids_listed(response)) == mine and "2 matching" in response.content.decode()
+    # Someone else's "me" is theirs, though the counts are cached by parameters.
+    admin_client = Client()
+    admin_client.force_login(lead_admin)
+    assert uuids_listed(admin_client.get("/leads/?agent=me")) == []
+    services.lead_assign(lead=leads[0], agent_id=LENA_ID, user=lead_admin)
+    assert uuids_listed(admin_client.get("/leads/?agent=me")) == [leads[0].uuid]
+    assert set(uuids_listed(agent_client.get("/leads/?agent=me"))) == mine
+
+
+def test_agent_none_and_a_raw_id_keep_working(team, agent_client):
+    leads = team["leads"]
+    assert set(uuids_listed(agent_client.get("/leads/?agent=none"))) == {
+        leads[0].uuid,
+        leads[3].uuid,
+    }
+    assert uuids_listed(agent_client.get(f"/leads/?agent={PRIYA_ID}")) == [leads[2].uuid]
+
+
+def test_agent_me_for_an_unlinked_person_lists_nothing_and_says_why(
+    team, client, django_user_model, user
+):
+    newcomer = django_user_model.objects.create_user(username="new", password="new-pass-123")
+    newcomer.groups.add(*user.groups.all())
+    client.force_login(newcomer)
+    response = client.get("/leads/?agent=me")
+    assert uuids_listed(response) == []
+    html = response.content.decode()
+    assert "No lead is yours: you are not linked to a BotPenguin agent id." in html
+    assert '<a href="/profile/" class="alert-link">Open your profile</a>' in html
+
+
+def test_bulk_assign_selected_rows_to_a_person(team, lead_admin_client):
+    leads = team["leads"]
+    response = lead_admin_client.post(
+        "/leads/bulk/",
+        {"action": "assign", "agent": PRIYA_ID, "selected": [leads[0].uuid, leads[3].uuid]},
+        follow=True,
+    )
+    assert "Assign to Priya Nair: 2 changed." in messages_of(response)
+    assert [agent_of(lead) for lead in leads] == [
+        PRIYA_ID,
+        ASHA_ID,
+        PRIYA_ID,
+        PRIYA_ID,
+        "ffffeeee0000111122223333",
+    ]
+    assert sorted(put.body["agentId"] for put in team["sandbox"].puts()) == [PRIYA_ID, PRIYA_ID]
+
+
+def test_bulk_assign_all_matching_to_me_and_unassign(team, agent_client):
+    leads = team["leads"]
+    response = agent_client.post(
+        "/leads/bulk/",
+        {"action": "assign", "agent": "me", "all_matching": "1", "query": "agent=none"},
+        follow=True,
+    )
+    assert "Assign to me: 2 changed." in messages_of(response)
+    assert {agent_of(leads[0]), agent_of(leads[3])} == {ASHA_ID}
+    response = agent_client.post(
+        "/leads/bulk/",
+        {"action": "assign", "agent": "none", "selected": [leads[0].uuid, leads[2].uuid]},
+        follow=True,
+    )
+    shown = messages_of(response)
+    assert "Unassign: 1 changed, 1 failed." in shown
+    assert any("only lead admins may unassign it" in m for m in shown)
+    assert (agent_of(leads[0]), agent_of(leads[2])) == ("", PRIYA_ID)
+
+
+def test_bulk_assign_needs_a_choice(team, agent_client):
+    response = agent_client.post(
+        "/leads/bulk/",
+        {"action": "assign", "agent": "", "selected": [team["leads"][0].uuid]},
+        follow=True,
+    )
+    assert "Choose whom to assign them to." in messages_of(response)
+    assert team["sandbox"].puts() == []
+
+
+def test_the_bulk_bar_offers_assign_to_people_only_to_those_who_may(team, agent_client, lead_admin):
+    def bulk_agents(c):
+        html = c.get("/leads/").content.decode()
+        select = re.search(r'<select name="agent"[^>]*id="bulk-agent".*?</select>', html, re.S)
+        return re.findall(r'<option value="([^"]*)"', select.group(0))
+
+    assert bulk_agents(agent_client) == ["me", "none"]
+    admin_client = Client()
+    admin_client.force_login(lead_admin)
+    assert bulk_agents(admin_client) == ["me", "none", ASHA_ID, LENA_ID, PRIYA_ID]

@@ -16,6 +16,7 @@ from leads.services.assignment import (
     lead_assign_to_me,
     leads_bulk_assign,
     may_assign_others,
+    my_agent_id,
 )
 from leads.services.bulk import (
     BulkResult,
@@ -77,6 +78,7 @@ __all__ = [
     "macro_note",
     "macros_apply_bulk",
     "may_assign_others",
+    "my_agent_id",
     "profile_update",
     "sync_start",
     "time_zones",

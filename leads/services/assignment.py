@@ -150,6 +150,8 @@ def leads_bulk_assign(*, leads: QuerySet[Lead], agent_id: str, user: User) -> Bu
         except (AssignmentRefused, EditFailed) as e:
             result.failed.append((lead, e.message))
             continue
+        if change is not None:
+            result.change_ids.append(change.pk)
         if change is None:
             result.unchanged.append(lead)
         elif is_pending(change):

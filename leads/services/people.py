@@ -43,15 +43,14 @@ def check_time_zone(value: str) -> str:
 
 
 def holder_of(agent_id: str, *, other_than) -> str | None:
-    """The name of the user other than `other_than` linked to `agent_id`, or None."""
+    """The name of the user other than `other_than` (None: a user not saved yet) linked to
+    `agent_id`, or None."""
     if not agent_id:
         return None
-    profile = (
-        AgentProfile.objects.filter(agent_id=agent_id)
-        .exclude(user_id=other_than.pk)
-        .select_related("user")
-        .first()
-    )
+    profiles = AgentProfile.objects.filter(agent_id=agent_id).select_related("user")
+    if other_than is not None and other_than.pk is not None:
+        profiles = profiles.exclude(user_id=other_than.pk)
+    profile = profiles.first()
     if profile is None:
         return None
     user = profile.user

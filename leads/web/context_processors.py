@@ -19,6 +19,7 @@ FRAME_URLS = {
     "change_counts": "leads:change-counts",
     "admin": "admin:index",
     "password_change": "password_change",
+    "profile": "leads:profile",
     "logout": "logout",
     "sync_status": "leads:sync-status",
     "sync_now": "leads:sync-now",
@@ -33,6 +34,7 @@ FRAME_ASSETS = {
     "htmx_js": "vendor/htmx/htmx.min.js",
     "app_js": "js/app.js",
     "list_js": "js/list.js",
+    "assign_js": "js/assign.js",
     # The list's queues panel and new-leads bar (leads.web.views.workspace).
     "workspace_css": "css/workspace.css",
     "workspace_js": "js/workspace.js",

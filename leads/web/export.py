@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import django_tables2 as tables
 
 from leads.models import Lead
+from leads.selectors import people
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -28,7 +29,9 @@ class LeadExportTable(tables.Table):
     dial_code = tables.Column(verbose_name="Dial code")
     phone = tables.Column()
     status = tables.Column(accessor="status_label", verbose_name="Status")
-    agent_id = tables.Column(verbose_name="Agent")
+    # The person's name (empty for an id nobody is linked to), and the id itself beside it.
+    agent = tables.Column(accessor="agent_id", verbose_name="Agent")
+    agent_id = tables.Column(verbose_name="Agent id")
     tags = tables.Column()
     notes = tables.Column()
     attributes = tables.Column()
@@ -50,6 +53,13 @@ class LeadExportTable(tables.Table):
     class Meta:
         model = Lead
         fields = ()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agent_names = people.names()  # read once for every row
+
+    def value_agent(self, value):
+        return self.agent_names.get(value or "", "")
 
     def value_is_lead(self, value):
         return "yes" if value else "no"

@@ -3,6 +3,7 @@
 from django import forms
 
 from leads.models import Status
+from leads.selectors import people
 
 TAG_MAX = 50
 
@@ -19,8 +20,11 @@ class BulkActionForm(forms.Form):
         ("set_status", "Set status"),
         ("add_tag", "Add tag"),
         ("remove_tag", "Remove tag"),
+        ("assign", "Assign to…"),
     )
     action = forms.ChoiceField(choices=ACTIONS)
+    # "me", "none" (unassign) or a person's agent id (views resolve "me").
+    agent = forms.CharField(required=False, max_length=255)
     status = forms.ChoiceField(choices=[("", "—"), *Status.choices], required=False)
     tag = forms.CharField(required=False, max_length=200)
     selected = forms.MultipleChoiceField(required=False)  # uuids; choices are not enumerated
@@ -36,6 +40,8 @@ class BulkActionForm(forms.Form):
         action = data.get("action")
         if action == "set_status" and not data.get("status"):
             self.add_error("status", "Choose the status to set.")
+        if action == "assign" and not data.get("agent", "").strip():
+            self.add_error("agent", "Choose whom to assign them to.")
         if action in ("add_tag", "remove_tag"):
             try:
                 data["tag"] = clean_tag(data.get("tag", ""))
@@ -49,8 +55,19 @@ class BulkActionForm(forms.Form):
         action = self.cleaned_data["action"]
         if action == "set_status":
             return f"Set status to {Status(self.cleaned_data['status']).label}"
+        if action == "assign":
+            return assign_description(self.cleaned_data["agent"])
         verb = "Add" if action == "add_tag" else "Remove"
         return f'{verb} tag "{self.cleaned_data["tag"]}"'
+
+
+def assign_description(choice: str) -> str:
+    choice = choice.strip()
+    if choice == people.ME:
+        return "Assign to me"
+    if choice in (people.NOBODY, ""):
+        return "Unassign"
+    return f"Assign to {people.agent_label(choice).text}"
 
 
 class StatusForm(forms.Form):

@@ -21,7 +21,7 @@ from django.utils.timezone import get_current_timezone, now
 from django_tables2.columns import BoundColumn
 
 from leads.models import Lead, LeadChange
-from leads.selectors import history
+from leads.selectors import history, people
 from leads.web.converters import SPELLED_OUT, url_segment
 from leads.web.display import moment
 
@@ -204,7 +204,7 @@ class LeadTable(tables.Table):
         self.show_bot = bot_names is not None
         self.bot_names = bot_names or {}
         # Names shown for agent ids ({agent id: name}); ids without one are shown shortened.
-        self.agent_names: dict[str, str] = {}
+        self.agent_names: dict[str, str] = people.names()
         # Markers of a row ({uuid: ((kind, text), …)}, e.g. new, overdue), which depend on who
         # looks and when, so they are part of the row's cache key.
         self.marks: dict[str, tuple[tuple[str, str], ...]] = {}
@@ -240,6 +240,10 @@ class LeadTable(tables.Table):
     def order_name(self, queryset, is_descending: bool):
         """By name, leads without one after the named ones in either direction."""
         return queryset.named_first(descending=is_descending), True
+
+    def agent_label(self, agent_id: str) -> people.AgentLabel:
+        """The Agent cell's text and tooltip (the name is in the row's cache key)."""
+        return people.agent_label(agent_id, self.agent_names)
 
     def sort_link(self, column: BoundColumn) -> str:
         """The header link of an orderable column: this page's query with the column's next

@@ -98,7 +98,11 @@
     var status = document.getElementById("bulk-status");
     var tag = document.getElementById("bulk-tag");
     status.classList.toggle("d-none", action.value !== "set_status");
-    tag.classList.toggle("d-none", action.value === "set_status");
+    tag.classList.toggle("d-none", action.value !== "add_tag" && action.value !== "remove_tag");
+    // Hook: a field marked data-bulk-for="ACTION" shows for that action only (assign.js's agent).
+    document.querySelectorAll("#bulk-form [data-bulk-for]").forEach(function (field) {
+      field.classList.toggle("d-none", field.dataset.bulkFor !== action.value);
+    });
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -18,11 +18,12 @@ from leads import services
 from leads.accounts.permissions import TRIAGE, VIEW, PermissionRequiredMixin, permission_required
 from leads.botpenguin.records import STATUS_LABELS
 from leads.models import Lead, Status
-from leads.selectors import counting, queues
+from leads.selectors import counting, people, queues
 from leads.selectors import lists as list_queries
 from leads.selectors.bots import Scope, list_scope
 from leads.selectors.counting import CachedCountPaginator
 from leads.selectors.filters import DATE_FILTERS, PER_PAGE_CHOICES, LeadFilter
+from leads.web.assigning import chosen_agent_id, not_linked_text, refusal_text
 from leads.web.export import LeadExportTable
 from leads.web.forms import BulkActionForm
 from leads.web.redirects import redirect_back
@@ -80,9 +81,10 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
 
     @cached_property
     def params(self) -> QueryDict:
-        """The query with the remembered bot applied (web.scope.list_params): what the page
-        shows, counts and links by."""
-        return list_params(self.request)
+        """The query with the remembered bot applied (web.scope.list_params) and `agent=me` as
+        the person's agent id (the counts are cached by parameters): what the page shows,
+        counts and links by."""
+        return people.resolve_me(list_params(self.request), self.request.user)
 
     @cached_property
     def scope(self) -> Scope:
@@ -154,6 +156,8 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         params = self.params
         if self.exporting():
             return context  # the export renders the table alone
+        if params.get("agent") == people.ME:  # still "me": the person is linked to no id
+            messages.info(self.request, not_linked_text())
         query = filter_query_string(params)
         non_lead = list_queries.is_non_lead(params)
         base = {"type": "non-lead"} if non_lead else {}
@@ -286,7 +290,14 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     else:
         leads = visible.scope.apply(Lead.objects.filter(uuid__in=form.cleaned_data["selected"]))
     action = form.cleaned_data["action"]
-    if action == "set_status":
+    if action == "assign":
+        try:
+            agent_id = chosen_agent_id(form.cleaned_data["agent"], request.user)
+        except services.AssignmentRefused as e:
+            messages.error(request, refusal_text(e.message))
+            return redirect(back)
+        result = services.leads_bulk_assign(leads=leads, agent_id=agent_id, user=request.user)
+    elif action == "set_status":
         result = services.leads_bulk_set_status(
             leads=leads, status=form.cleaned_data["status"], user=request.user
         )
