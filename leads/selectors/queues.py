@@ -30,7 +30,7 @@ COUNT_CAP = 1000
 NEW_CAP = 100
 # The new-leads bar looks at most this many leads past the page's newest (by id, the order they
 # reached the mirror): a range on the primary key, whatever the filters.
-NEW_WINDOW = 10_000
+NEW_WINDOW = 1000
 
 
 @dataclass(frozen=True)
@@ -141,10 +141,16 @@ def same_list(query: str, current: QueryDict, *, ignore_bot: bool) -> bool:
 
 def arrived_since(params: QueryDict, *, seen: Visibility, since_id: int) -> int:
     """Leads the list's `params` show that reached the mirror after the lead `since_id` (up to
-    NEW_CAP): one COUNT over a primary-key range, the filters applied to that range only."""
-    scope = list_scope(seen, params)
-    window = Lead.objects.filter(id__gt=since_id).order_by("id").values("id")[:NEW_WINDOW]
-    leads = lists.matching(params, scope=scope).filter(id__in=window)
+    NEW_CAP). The ids past it first, a range on the primary key (usually none: no second
+    query); then the filters on those ids only, which both databases seek by primary key."""
+    arrived = list(
+        Lead.objects.filter(id__gt=since_id)
+        .order_by("id")
+        .values_list("id", flat=True)[:NEW_WINDOW]
+    )
+    if not arrived:
+        return 0
+    leads = lists.matching(params, scope=list_scope(seen, params)).filter(id__in=arrived)
     return leads.order_by()[:NEW_CAP].count()
 
 

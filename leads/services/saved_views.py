@@ -80,6 +80,9 @@ def _check_bot(params: QueryDict, user) -> None:
 
 
 def _check_filters(params: QueryDict) -> None:
+    if params.get("bot") == "all":  # the list reads "all" before its filters (web.scope)
+        params = params.copy()
+        params.pop("bot")
     filters = LeadFilter(params, queryset=Lead.objects.none())
     if filters.is_valid():
         return

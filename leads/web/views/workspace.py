@@ -33,7 +33,9 @@ def collapsed_cookie(user) -> str:
 
 def sortable_columns() -> list[str]:
     """The list's columns a view may be sorted by (the table's sort links' names)."""
-    return [name for name, column in LeadTable.base_columns.items() if column.orderable]
+    return [
+        name for name, column in LeadTable.base_columns.items() if column.orderable is not False
+    ]
 
 
 def view_query(request: HttpRequest, params: QueryDict) -> str:
