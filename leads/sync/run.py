@@ -28,13 +28,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import BotPenguinError, ConfigurationError
 from leads.bots.config import client_for, default_bot
-from leads.models import Bot, Lead, SyncRun
+from leads.models import Bot, Lead, LeadChange, SyncRun
 from leads.selectors import counting
 from leads.sync import statistics as db_statistics
 from leads.sync.errors import ListingUnbounded, SyncBusy, SyncError, SyncLeaseLost, one_line
@@ -237,12 +237,22 @@ def _catch_up_and_mark_missing(job: _Job, kinds: tuple[str, ...], counts: Counts
     counts.updated += catch_up.updated
     job.lease.renew(force=True)
     counting.bump_mirror_version()
-    return Lead.objects.filter(
-        Q(synced_at__lt=job.sync_time) | Q(synced_at__isnull=True),
-        bot=job.bot,
-        is_lead__in=[kind == "lead" for kind in kinds],
-        missing_since__isnull=True,
-    ).update(missing_since=timezone.now())
+    # A chat BotPenguin accepted an edit of since the sync began exists, even if the listing
+    # missed it: edited twice while it was read, it jumped behind the listing and then behind
+    # the catch-up too.
+    edited_meanwhile = LeadChange.objects.filter(
+        lead=OuterRef("pk"), delivered_at__gte=job.sync_time
+    )
+    return (
+        Lead.objects.filter(
+            Q(synced_at__lt=job.sync_time) | Q(synced_at__isnull=True),
+            bot=job.bot,
+            is_lead__in=[kind == "lead" for kind in kinds],
+            missing_since__isnull=True,
+        )
+        .exclude(Exists(edited_meanwhile))
+        .update(missing_since=timezone.now())
+    )
 
 
 def _sync_kind(
