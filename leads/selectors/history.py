@@ -194,6 +194,8 @@ def lead_notes(*, lead: Lead) -> list[Note]:
     A note is matched to the change that added it by its title and description: the earliest
     change not yet matched, and never one whose lead already held that note before it (a
     BotPenguin note with the same words that came first stays BotPenguin's)."""
+    if not lead.notes:
+        return []
     waiting: dict[tuple[str, str], list[tuple[int, LeadChange]]] = defaultdict(list)
     changes = (
         lead.changes.filter(after__has_key="notes")
