@@ -71,6 +71,17 @@ def test_only_new_leads_the_list_would_show_count(agent_client, user):
     assert 'href="/leads/?tag=vip&amp;sort=name"' in response
 
 
+def test_an_empty_list_counts_from_the_newest_lead_of_the_mirror(agent_client, monkeypatch):
+    from leads.selectors import queues
+
+    monkeypatch.setattr(queues, "NEW_WINDOW", 2)  # fewer than the leads already there
+    for n in range(5):
+        make_lead(n, tags=["other"])
+    url = poll_url(agent_client, "tag=vip")
+    make_lead(9, tags=["vip"])
+    assert bar_text(agent_client, url) == "1 new lead — show"
+
+
 def test_a_lead_that_changes_is_not_new(agent_client):
     lead = make_lead(1, status="OPEN")
     url = poll_url(agent_client)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -137,6 +137,15 @@ def same_list(query: str, current: QueryDict, *, ignore_bot: bool) -> bool:
 
 
 # --- new leads -------------------------------------------------------------------------------
+
+
+def newest_lead_id() -> int:
+    """The highest lead id in the mirror (cached per mirror version): where an empty list's
+    new-leads bar counts from, as it has no newest lead of its own."""
+    found = counting.cached(
+        "newest-lead", "", lambda: Lead.objects.aggregate(n=Max("id"))["n"] or 0
+    )
+    return int(found)
 
 
 def arrived_since(params: QueryDict, *, seen: Visibility, since_id: int) -> int:

@@ -64,6 +64,7 @@ def panel_context(request: HttpRequest, params: QueryDict, newest: int | None) -
     views are loaded by the panel itself, `panel_url`). `params`: the list's query; `newest`:
     the highest lead id it lists, from which new arrivals are counted."""
     current = request.GET
+    since = newest if newest is not None else queues.newest_lead_id()
     shown = params.copy()
     for name in NOT_KEPT:
         shown.pop(name, None)
@@ -84,7 +85,7 @@ def panel_context(request: HttpRequest, params: QueryDict, newest: int | None) -
         "cookie": collapsed_cookie(request.user),
         "new_url": reverse("leads:new-leads")
         + "?"
-        + "&".join(filter(None, [shown.urlencode(), f"since={newest or 0}"])),
+        + "&".join(filter(None, [shown.urlencode(), f"since={since}"])),
         "poll_seconds": int(getattr(settings, "BOTPANEL_NEW_LEADS_POLL_SECONDS", 20)),
     }
 
