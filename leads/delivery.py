@@ -49,6 +49,7 @@ class Outcome:
     state: str
     message: str = ""
     change_ids: tuple[int, ...] = ()
+    woken: int = 0  # other leads' changes made due now (see wake_waiting)
 
 
 def backoff_seconds(attempts: int, retry_after: float | None = None) -> float:
@@ -264,7 +265,21 @@ def _deliver_claimed(
             later_fields |= own
         lease.drop(delivered=True)
     logger.info("Delivered %d change(s) of lead %s in one PUT", len(changes), lead_id)
-    return Outcome(lead_id, "delivered", change_ids=ids)
+    return Outcome(lead_id, "delivered", change_ids=ids, woken=wake_waiting(lead.bot_id))
+
+
+def wake_waiting(bot_id: int) -> int:
+    """BotPenguin just accepted an edit for this bot: its edits still backing off after it was
+    unreachable are due now, not minutes after it came back. Those it asked to wait for
+    (429 with Retry-After) keep their time."""
+    now = timezone.now()
+    return (
+        LeadChange.objects.filter(
+            state=LeadChange.State.PENDING, next_attempt_at__gt=now, lead__bot_id=bot_id
+        )
+        .exclude(last_http_status=429)
+        .update(next_attempt_at=now)
+    )
 
 
 def describe_error(error: BotPenguinError) -> str:

@@ -54,6 +54,8 @@ def deliver_lead_changes(lead_id: int) -> dict:
     outcome = deliver_lead(lead_id)
     if outcome.state in ("pending", "busy"):
         schedule_delivery(lead_id)
+    if outcome.woken:
+        deliver_due_changes.enqueue()
     return {"lead": lead_id, "state": outcome.state, "message": outcome.message}
 
 

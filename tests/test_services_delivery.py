@@ -67,8 +67,9 @@ def test_an_inline_edit_is_sent_at_once_and_gives_the_lease_back(
     lead = make_lead(1, sandbox=botpenguin.sandbox)
     agent_client.get("/leads/")
     # the session and user; the bots they see; the lead; record the edit (lock, insert,
-    # update); the PUT's bookkeeping (its changes, mark them, give the lease back); the row
-    with django_assert_max_num_queries(18):
+    # update); the PUT's bookkeeping (its changes, mark them, give the lease back, make its
+    # bot's edits waiting out a backoff due); the row
+    with django_assert_max_num_queries(19):
         response = agent_client.post(
             f"/leads/{lead.uuid}/row-status/",
             {"status": "CLOSED", "version": lead.version},
@@ -148,3 +149,24 @@ def test_the_edit_commits_durably_and_only_delivery_bookkeeping_does_not_wait(bo
     assert synchronous_commit() == "on"
     with transaction.atomic(), delivery.bookkeeping():
         assert synchronous_commit() == "on"
+
+
+def test_once_botpenguin_accepts_an_edit_the_edits_backing_off_are_due_at_once(botpenguin, user):
+    """After an outage each waiting edit has its own backoff, up to minutes; the first edit
+    BotPenguin accepts again makes the others of its bot due now (not those it asked to wait
+    for with Retry-After)."""
+    box = botpenguin.sandbox
+    waiting, asked_to_wait, fresh = (make_lead(n, sandbox=box) for n in (1, 2, 3))
+    box.fail_next(1, status=503, method="PUT")
+    services.lead_set_status(lead=waiting, status="REVIEW", user=user)
+    box.fail_next(1, status=429, method="PUT", retry_after=300)
+    services.lead_set_status(lead=asked_to_wait, status="REVIEW", user=user)
+    later = timezone.now() + timedelta(seconds=2)
+    assert LeadChange.objects.filter(state="pending", next_attempt_at__gt=later).count() == 2
+
+    services.lead_set_status(lead=fresh, status="CLOSED", user=user)  # BotPenguin is back
+
+    call_command("deliver_changes", "--due-only")
+    assert waiting.changes.get().state == "delivered"
+    assert box.get_chat(waiting.uuid)["status"] == "REVIEW"
+    assert asked_to_wait.changes.get().state == "pending"

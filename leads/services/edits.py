@@ -308,6 +308,8 @@ def deliver_now(lead_id: int, *, owner: str | None = None) -> Outcome:
     outcome = deliver_lead(lead_id, force=True, owner=owner)
     if outcome.state in ("pending", "busy"):
         tasks.schedule_delivery(lead_id)
+    if outcome.woken:
+        tasks.deliver_due_changes.enqueue()
     return outcome
 
 
