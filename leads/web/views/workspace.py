@@ -59,6 +59,22 @@ def list_url(query: str) -> str:
     return reverse("leads:list") + (f"?{query}" if query else "")
 
 
+def queue_rows(current: QueryDict, count=None) -> list[dict]:
+    """The built-in queues as the panel lists them, the one shown marked; with `count` (a
+    query's Count), their counts."""
+    return [
+        {
+            "key": queue.key,
+            "name": queue.name,
+            "title": queue.title,
+            "url": list_url(queue.query),
+            "active": queues.same_list(queue.query, current, ignore_bot=True),
+            "count": count(queue.query) if count else None,
+        }
+        for queue in queues.BUILTIN_QUEUES
+    ]
+
+
 def panel_context(request: HttpRequest, params: QueryDict, newest: int | None) -> dict:
     """What the list page's panel and new-leads bar need (no query: the counts and the saved
     views are loaded by the panel itself, `panel_url`). `params`: the list's query; `newest`:
@@ -69,16 +85,7 @@ def panel_context(request: HttpRequest, params: QueryDict, newest: int | None) -
     for name in NOT_KEPT:
         shown.pop(name, None)
     return {
-        "queues": [
-            {
-                "key": queue.key,
-                "name": queue.name,
-                "title": queue.title,
-                "url": list_url(queue.query),
-                "active": queues.same_list(queue.query, current, ignore_bot=True),
-            }
-            for queue in queues.BUILTIN_QUEUES
-        ],
+        "queues": queue_rows(current),
         "panel_url": reverse("leads:queues-panel") + "?" + current.urlencode(),
         "save_query": view_query(request, current),
         "collapsed": request.COOKIES.get(collapsed_cookie(request.user)) == "1",
@@ -123,17 +130,10 @@ def queues_panel(request: HttpRequest) -> HttpResponse:
     current = request.GET
     personal, shared = queues.split_views(queues.visible_views(request.user, visible))
     context = {
-        "queues": [
-            {
-                "key": queue.key,
-                "name": queue.name,
-                "title": queue.title,
-                "url": list_url(queue.query),
-                "active": queues.same_list(queue.query, current, ignore_bot=True),
-                "count": queues.count(queue.query, user=request.user, seen=visible, bot=bot),
-            }
-            for queue in queues.BUILTIN_QUEUES
-        ],
+        "queues": queue_rows(
+            current,
+            count=lambda query: queues.count(query, user=request.user, seen=visible, bot=bot),
+        ),
         "personal": _view_rows(request, personal, bot),
         "shared": _view_rows(request, shared, bot),
         "current": current,
