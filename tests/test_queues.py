@@ -82,6 +82,16 @@ def test_the_panel_links_each_queue_to_its_list_and_marks_the_one_shown(agent_cl
     assert 'hx-get="/views/panel/?overdue=1" hx-trigger="load"' in html
 
 
+def test_the_filter_form_keeps_the_queue_it_refines(agent_client, team):
+    html = agent_client.get(
+        "/leads/?agent=none&status_not=CLOSED&status_not=ONHOLD"
+    ).content.decode()
+    form = html.split('id="filter-form"')[1].split("</form>")[0]
+    assert '<input type="hidden" name="status_not" value="CLOSED">' in form
+    assert '<input type="hidden" name="status_not" value="ONHOLD">' in form
+    assert 'name="overdue"' not in form
+
+
 def test_my_leads_is_each_persons_own(client, team, user, lead_admin):
     link(lead_admin, "B2")
     client.force_login(lead_admin)

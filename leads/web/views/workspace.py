@@ -24,6 +24,8 @@ from leads.web.tables import LeadTable
 REFUSED = "workspace.refused"
 # Parameters of a list that are no part of a view or a queue.
 NOT_KEPT = ("page", "_export", "since")
+# The list filters only queues set (selectors.filters).
+QUEUE_FILTERS = ("status_not", "overdue", "updated_within")
 
 
 def collapsed_cookie(user) -> str:
@@ -93,6 +95,10 @@ def panel_context(request: HttpRequest, params: QueryDict, newest: int | None) -
         "new_url": reverse("leads:new-leads")
         + "?"
         + "&".join(filter(None, [shown.urlencode(), f"since={since}"])),
+        # The queues' filters, which the filter form has no field for, kept when it is sent.
+        "kept_filters": [
+            (name, value) for name in QUEUE_FILTERS for value in current.getlist(name)
+        ],
         "poll_seconds": int(getattr(settings, "BOTPANEL_NEW_LEADS_POLL_SECONDS", 20)),
     }
 
