@@ -31,7 +31,7 @@ from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import AuthRejected, BotPenguinError
 from leads.botpenguin.records import build_put_body
 from leads.bots.config import client_for, put_ids
-from leads.models import Lead, LeadChange
+from leads.models import Lead, LeadChange, StatusChange
 
 logger = logging.getLogger(__name__)
 
@@ -263,9 +263,32 @@ def _deliver_claimed(
                 body=body,
             )
             later_fields |= own
+        _record_status_change(lead, changes)
         lease.drop(delivered=True)
     logger.info("Delivered %d change(s) of lead %s in one PUT", len(changes), lead_id)
     return Outcome(lead_id, "delivered", change_ids=ids, woken=wake_waiting(lead.bot_id))
+
+
+def _record_status_change(lead: Lead, changes: list[LeadChange]) -> None:
+    """The status transition BotPenguin accepted in this PUT, if any: from the status before
+    the first of these edits to the one sent, dated and signed by the last edit that set it."""
+    setting = [change for change in changes if "status" in change.after]
+    if not setting:
+        return
+    before = setting[0].before.get("status", "")
+    last = setting[-1]
+    if last.after["status"] == before:
+        return
+    StatusChange.objects.create(
+        lead_id=lead.pk,
+        bot_id=lead.bot_id,
+        from_status=before,
+        to_status=last.after["status"],
+        at=last.created_at,
+        source=StatusChange.Source.BOTPANEL,
+        user_id=last.user_id,
+        change=last,
+    )
 
 
 def wake_waiting(bot_id: int) -> int:

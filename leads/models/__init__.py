@@ -5,6 +5,7 @@ One module per concern; everything is importable from `leads.models`."""
 from leads.models.accounts import AgentProfile, PasswordChangeRequired
 from leads.models.bots import Bot
 from leads.models.changes import LeadChange
+from leads.models.history import StatusChange
 from leads.models.leads import (
     EDITABLE_FIELDS,
     Lead,
@@ -31,6 +32,7 @@ __all__ = [
     "PasswordChangeRequired",
     "SavedView",
     "Status",
+    "StatusChange",
     "SyncLease",
     "SyncRun",
     "initials_of",

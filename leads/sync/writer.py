@@ -26,7 +26,6 @@ than PostgreSQL to run.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -40,11 +39,12 @@ from django.utils import timezone
 from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, tag_rows
 from leads.selectors import counting
 from leads.sync.rows import Row
+from leads.sync.sql import copy_rows, insert_rows
+from leads.sync.transitions import Transitions
 
 # Rows a batch writes in one transaction at most, whatever a page holds: SQLite's write lock (and
 # a person's edit waiting for it) lasts a batch, PostgreSQL holds the batch's row locks as long.
 BATCH_SIZE = {"sqlite": 500, "postgresql": 500}
-SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement; an older build 999
 IN_CHUNK = 500  # values per IN (…) list, well under any SQLite build's parameter limit
 NOT_KEPT_MESSAGE = "BotPenguin did not keep this edit"
 
@@ -74,6 +74,7 @@ class Known(NamedTuple):
     tags: list
     is_lead: bool
     remote_updated_at: datetime | None
+    status: str
 
 
 def _json_text(value: Any) -> str:
@@ -128,6 +129,7 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
     existing = _lock_existing(columns.bot_id, [row.uuid for row in rows])
     held = _held_values(existing)
     check = Reconciliation(existing, columns.sync_time)
+    transitions = Transitions(bot_id=columns.bot_id, sync_time=columns.sync_time)
     changed: list[Row] = []
     unchanged_ids: list[int] = []
     for row in rows:
@@ -140,10 +142,14 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
                 check.row(known, row, edited)
             row.fields.update(edited)
             changed.append(row)
+            if known is not None:
+                transitions.seen(known.id, known.status, row)
     check.record()
     if changed:
         ids = _upsert(columns, changed)
         _write_tags(changed, existing, ids)
+        transitions.started(ids[row.uuid] for row in changed if row.uuid not in existing)
+        transitions.write(changed, ids)
         transaction.on_commit(counting.bump_mirror_version)
     for ids in chunks(unchanged_ids):
         Lead.objects.filter(pk__in=ids).update(synced_at=columns.sync_time, missing_since=None)
@@ -172,7 +178,8 @@ def _lock_existing(bot_id: int, uuids: list[str]) -> dict[str, Known]:
             .filter(bot_id=bot_id, uuid__in=part)
             .order_by()
             .values_list(
-                "uuid", "id", "raw_hash", "change_state", "tags", "is_lead", "remote_updated_at"
+                *("uuid", "id", "raw_hash", "change_state", "tags", "is_lead"),
+                *("remote_updated_at", "status"),
             )
         )
         existing.update((uuid, Known(*rest)) for uuid, *rest in rows)
@@ -272,14 +279,14 @@ def _upsert(columns: LeadColumns, rows: list[Row]) -> dict[str, int]:
             )
             # Emptied here too: inside an outer transaction nothing commits between batches.
             cursor.execute(f"DELETE FROM {temp}")  # noqa: S608 - a constant identifier
-            _copy(cursor, temp, names, values)
+            copy_rows(cursor, temp, names, values)
             cursor.execute(
                 f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp} "  # noqa: S608 - constant identifiers
                 + on_conflict
             )
             returned = cursor.fetchall()
         else:
-            returned = _insert(cursor, table, names, values, on_conflict)
+            returned = insert_rows(cursor, table, names, values, on_conflict)
     return {uuid: pk for pk, uuid in returned}
 
 
@@ -325,41 +332,9 @@ def _write_tags(rows: list[Row], existing: dict[str, Known], ids: dict[str, int]
     names = ", ".join(quote(name) for name in ("lead_id", "name", "key"))
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            _copy(cursor, table, names, tags)
+            copy_rows(cursor, table, names, tags)
         else:
-            _insert(cursor, table, names, tags)
-
-
-def _copy(cursor: Any, table: str, names: str, rows: list[tuple]) -> None:
-    """PostgreSQL: COPY the rows into `table` (psycopg encodes each value)."""
-    with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def _insert(cursor: Any, table: str, names: str, rows: list[tuple], returning: str = "") -> list:
-    """SQLite: multi-row INSERTs, each under the parameter limit. With `returning` (an
-    ON CONFLICT … RETURNING clause), returns the rows it returns."""
-    placeholders = "(" + ", ".join(["%s"] * len(rows[0])) + ")"
-    chunk = max(1, _sqlite_max_params() // len(rows[0]))
-    returned = []
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) VALUES "  # noqa: S608 - constant identifiers
-            f"{', '.join([placeholders] * len(part))} {returning}",
-            [value for row in part for value in row],
-        )
-        if returning:
-            returned.extend(cursor.fetchall())
-    return returned
-
-
-def _sqlite_max_params() -> int:
-    """Parameters one statement may take: this SQLite build's limit, at most SQLITE_MAX_PARAMS."""
-    connection.ensure_connection()
-    limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    return min(limit, SQLITE_MAX_PARAMS)
+            insert_rows(cursor, table, names, tags)
 
 
 SQLITE_CHECKPOINT_PAGES = 16_000  # ~64 MB of WAL between checkpoints during a sync
