@@ -71,7 +71,7 @@ def test_an_edit_accepted_but_not_kept_is_marked(botpenguin, mirrored, user, age
     assert change.state == LeadChange.State.NOT_KEPT and change.last_error == NOT_KEPT
     assert change.get_state_display() == "Not kept by BotPenguin"
     page = agent_client.get(f"/leads/{lead.uuid}/").content.decode()
-    assert NOT_KEPT in page and "Not kept by BotPenguin" in page
+    assert NOT_KEPT in page and "not kept by BotPenguin" in page
     listing = agent_client.get("/leads/").content.decode()
     assert "Not kept" in listing
 

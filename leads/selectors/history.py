@@ -21,7 +21,7 @@ STATE_WORDS = {
     LeadChange.State.PENDING: "pending",
     LeadChange.State.DELIVERED: "delivered",
     LeadChange.State.FAILED: "failed",
-    LeadChange.State.NOT_KEPT: "not kept",
+    LeadChange.State.NOT_KEPT: "not kept by BotPenguin",
     LeadChange.State.SUPERSEDED: "superseded",
     LeadChange.State.DISCARDED: "discarded",
 }
