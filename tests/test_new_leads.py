@@ -110,7 +110,9 @@ def test_the_poll_reads_the_new_ids_by_primary_key_then_counts_those_only(agent_
     sql = [q["sql"] for q in ctx.captured_queries]
     # the session, its user, their bots and the ids past the list's newest: none, no count
     assert len(sql) <= 4 and not [q for q in sql if "COUNT" in q.upper()], sql
-    assert re.search(r'FROM "leads_lead" WHERE "leads_lead"."id" > \d+ ORDER BY 1 ASC LIMIT', sql[-1])
+    assert re.search(
+        r'FROM "leads_lead" WHERE "leads_lead"."id" > \d+ ORDER BY 1 ASC LIMIT', sql[-1]
+    )
 
     make_lead(40)
     with CaptureQueriesContext(connection) as ctx:
