@@ -42,7 +42,7 @@ def test_one_bot_shows_no_switcher_column_or_filter(agent_client):
     make_lead(1)
     page = agent_client.get("/leads/").content.decode()
     assert 'id="bot-switcher"' not in page
-    assert 'name="bot"' not in page and ">Bot</th>" not in page and "cell-bot" not in page
+    assert 'name="bot"' not in page and ">Bot</th>" not in page and "c-bot" not in page
 
 
 def test_several_bots_show_a_switcher_with_counts_a_bot_column_and_filter(agent_client, bots):
@@ -53,8 +53,8 @@ def test_several_bots_show_a_switcher_with_counts_a_bot_column_and_filter(agent_
     assert re.search(rf'data-bot="{bots["whatsapp"].pk}">WhatsApp <span[^>]*>2<', switcher)
     assert "Hidden" not in page
     assert ">Bot</th>" in page
-    assert page.count('<td class="small text-nowrap cell-bot">WhatsApp</td>') == 2
-    assert page.count('<td class="small text-nowrap cell-bot">Website</td>') == 3
+    assert page.count('<td class="c-bot">WhatsApp</td>') == 2
+    assert page.count('<td class="c-bot">Website</td>') == 3
     assert '<select name="bot" id="id_bot"' in page and 'value="all" selected' in page
     assert len(shown_uuids(agent_client.get("/leads/"))) == 5
 
@@ -105,11 +105,11 @@ def test_counts_of_the_same_filters_differ_by_who_sees_which_bots(client, bots, 
 
 
 def test_a_renamed_bot_is_shown_at_once_in_rows_rendered_before(agent_client, bots):
-    assert 'cell-bot">WhatsApp<' in agent_client.get("/leads/").content.decode()
+    assert 'c-bot">WhatsApp<' in agent_client.get("/leads/").content.decode()
     bots["whatsapp"].name = "WhatsApp Business"
     bots["whatsapp"].save()
     page = agent_client.get("/leads/").content.decode()
-    assert page.count('cell-bot">WhatsApp Business<') == 2
+    assert page.count('c-bot">WhatsApp Business<') == 2
 
 
 def test_a_bot_name_is_escaped_in_the_switcher_and_the_rows(agent_client, bots):

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils.functional import SimpleLazyObject
+from django.utils.timezone import get_current_timezone_name
 
 from leads.selectors import overview as selectors
 from leads.selectors.bots import lead_counts
@@ -56,7 +57,8 @@ def frame(request: HttpRequest) -> dict:
     template shows it. It is cached for a few seconds (selectors.overview.frame_last_sync), so
     the frame costs at most one query per request even when a page renders several templates."""
     urls, assets = _resolved(get_script_prefix())
-    values = {"frame_assets": assets}
+    # The person's time zone (accounts.middleware), in which app.js writes exact times.
+    values = {"frame_assets": assets, "frame_time_zone": get_current_timezone_name()}
     if not getattr(request, "user", None) or not request.user.is_authenticated:
         return values
     values.update(

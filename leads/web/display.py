@@ -5,7 +5,7 @@ import functools
 from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote
 
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timezone import localtime
 
@@ -69,11 +69,21 @@ def exact(value: datetime, time_zone: tzinfo | None = None) -> str:
     return f"{at.day} {MONTHS[at.month - 1]} {at.year}, {at.hour:02d}:{at.minute:02d} {at.tzname()}"
 
 
-def moment(value: datetime | None, now: datetime, time_zone: tzinfo | None = None) -> str:
+def moment(
+    value: datetime | None, now: datetime, time_zone: tzinfo | None = None, *, title: bool = True
+) -> str:
     """The one way a moment is shown: relative to `now`, the exact time (in `time_zone`) in the
-    tooltip and the machine-readable one in `datetime`; "" for no moment."""
+    tooltip and the machine-readable one in `datetime`; "" for no moment. Without `title` (the
+    list's rows, which must stay light) static/js/app.js writes the tooltip, in the page's
+    time zone (<html data-tz>)."""
     if value is None:
         return ""
+    if not title:
+        return format_html(
+            '<time datetime="{}">{}</time>',
+            value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            relative(value, now),
+        )
     return format_html(
         '<time datetime="{}" title="{}">{}</time>',
         value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -130,17 +140,12 @@ def status_badge(status: str) -> SafeString:
 
 
 @functools.lru_cache(maxsize=64)
-def status_options(status: str) -> SafeString:
-    """The <option>s of a status <select>, `status` selected (after a dash when it is none of
-    the six)."""
-    options = format_html_join(
-        "",
-        '<option value="{}"{}>{}</option>',
-        ((value, " selected" if value == status else "", label) for value, label in Status.choices),
-    )
+def row_status(status: str) -> SafeString:
+    """A list row's status as a badge of its colour (st-VALUE), which static/js/list.js turns
+    into the row's status select; "—" (st-none) when it is none of the six."""
     if status in Status.values:
-        return options
-    return format_html('<option value="" selected>{}</option>{}', "—", options)
+        return format_html('<span class="st st-{}">{}</span>', status, Status(status).label)
+    return format_html('<span class="st st-none">{}</span>', "—")
 
 
 @functools.lru_cache(maxsize=8)

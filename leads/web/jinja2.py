@@ -12,9 +12,9 @@ from leads.web.display import (
     change_badge,
     clip,
     moment,
+    row_status,
     short_id,
     status_badge,
-    status_options,
     visitor,
 )
 
@@ -31,8 +31,8 @@ def phone(number: str, dial_code: str) -> str:
 
 def ago(value, table) -> str:
     """{{ row.remote_updated_at|ago(table) }}: the moment as every page shows it (display.moment),
-    told from the table's minute in its time zone."""
-    return moment(value, table.now, table.time_zone)
+    told from the table's minute; its tooltip is written by app.js (rows stay light)."""
+    return moment(value, table.now, table.time_zone, title=False)
 
 
 def lead_url(uuid: str, url: Callable[[str], str]) -> str:
@@ -56,7 +56,7 @@ def environment(**options) -> Environment:
         lead_url=lead_url,
         http_url=safe_http_url,
         status_badge=status_badge,
-        status_options=status_options,
+        row_status=row_status,
         change_badge=change_badge,
         table_page_range=table_page_range,
     )

@@ -126,9 +126,9 @@ def this_minute() -> datetime:
 
 class LeadTable(tables.Table):
     """The lead list. A cell's markup (its classes included) is the row template's; the <th>
-    attributes here are the header's. Column priorities: a cell of class pN gives way (container
-    queries in app.css) when the table's container is too narrow, p5 first; the others always
-    show."""
+    attributes here are the header's. Each column's class (c-…) sets its width and its
+    priority in app.css: container queries hide the least needed first as the table's container
+    narrows."""
 
     selected = tables.Column(
         accessor="uuid", verbose_name="", orderable=False, attrs={"th": {"class": "c-sel"}}
@@ -139,7 +139,7 @@ class LeadTable(tables.Table):
         accessor="bot_id",
         verbose_name="Bot",
         orderable=False,
-        attrs={"th": {"class": "p3 c-bot"}},
+        attrs={"th": {"class": "c-bot"}},
     )
     status = tables.Column(
         order_by=("status", "-remote_updated_at", "-id"), attrs={"th": {"class": "c-status"}}
@@ -147,22 +147,22 @@ class LeadTable(tables.Table):
     waiting_since = tables.Column(
         verbose_name="Waiting",
         order_by=("waiting_since", "id"),
-        attrs={"th": {"class": "p2 c-wait"}},
+        attrs={"th": {"class": "c-wait"}},
     )
     agent_id = tables.Column(
         verbose_name="Agent",
         order_by=("agent_id", "-remote_updated_at"),
-        attrs={"th": {"class": "p2 c-agent"}},
+        attrs={"th": {"class": "c-agent"}},
     )
-    tags = tables.Column(orderable=False, attrs={"th": {"class": "p3 c-tags"}})
+    tags = tables.Column(orderable=False, attrs={"th": {"class": "c-tags"}})
     last_message = tables.Column(
         accessor="last_message_at",
         verbose_name="Last message",
         order_by=("-last_message_at", "-id"),
-        attrs={"th": {"class": "p4 c-msg"}},
+        attrs={"th": {"class": "c-msg"}},
     )
-    email = tables.Column(attrs={"th": {"class": "p5 c-email"}})
-    phone = tables.Column(order_by=("phone", "id"), attrs={"th": {"class": "p5 c-phone"}})
+    email = tables.Column(attrs={"th": {"class": "c-email"}})
+    phone = tables.Column(order_by=("phone", "id"), attrs={"th": {"class": "c-phone"}})
     remote_updated_at = tables.Column(
         verbose_name="Updated",
         order_by=("remote_updated_at", "id"),
@@ -172,10 +172,10 @@ class LeadTable(tables.Table):
     class Meta:
         model = Lead
         fields = ("selected", "name", "email", "phone", "status", "tags", "agent_id")
+        # app.css finds the cells by their position: the Bot column (shown to some) is last.
         sequence = (
             "selected",
             "name",
-            "bot",
             "status",
             "waiting_since",
             "agent_id",
@@ -184,6 +184,7 @@ class LeadTable(tables.Table):
             "email",
             "phone",
             "remote_updated_at",
+            "bot",
         )
         attrs = {"class": "table table-hover table-sm align-middle lead-table", "id": "lead-table"}
         empty_text = "No leads match these filters."
@@ -216,11 +217,11 @@ class LeadTable(tables.Table):
         # Third-party pictures send the agent's address to whoever serves them (settings).
         self.pictures = settings.BOTPANEL_THIRD_PARTY_IMAGES
         # Besides a row's values (its bot_id among them), what its markup depends on: its links,
-        # time zone, minute, pictures and the Bot column's names (a renamed bot makes new markup).
+        # minute, pictures and the Bot column's names (a renamed bot makes new markup); not the
+        # time zone, which only the tooltips that app.js writes depend on.
         self.row_context = (
             self.detail_url(UUID_SLOT),
             self.status_url(UUID_SLOT),
-            self.time_zone,
             self.now,
             self.pictures,
             tuple(sorted(self.bot_names.items())) if self.show_bot else None,
@@ -228,7 +229,7 @@ class LeadTable(tables.Table):
 
     def row_html(self, row: tuple, render: Callable) -> str:
         """`render(self, row)`: the markup of a row of values (ROW_FIELDS), made once for the
-        same values, links, time zone, minute, agent name and markers (RENDERED_ROWS)."""
+        same values, links, minute, agent name and markers (RENDERED_ROWS)."""
         key = (
             self.row_context,
             row_key(row),

@@ -8,15 +8,18 @@
     return Array.prototype.slice.call(document.querySelectorAll("#lead-table tbody tr[data-uuid]"));
   }
 
-  function setFocus(index) {
+  // Roving tabindex: the current row alone is in the tab order (tabindex 0) and, unless
+  // `keepFocus`, receives the real focus; the others are -1.
+  function setFocus(index, keepFocus) {
     var all = rows();
     if (!all.length) { return; }
     index = Math.max(0, Math.min(index, all.length - 1));
-    all.forEach(function (tr) { tr.classList.remove("row-focus"); });
+    all.forEach(function (tr) { tr.classList.remove("row-focus"); tr.tabIndex = -1; });
     var row = all[index];
     row.classList.add("row-focus");
-    row.scrollIntoView({ block: "nearest" });
+    row.tabIndex = 0;
     focusIndex = index;
+    if (!keepFocus) { row.focus(); }
   }
 
   function focusedRow() {
@@ -32,7 +35,53 @@
 
   function typing(target) {
     var tag = (target.tagName || "").toLowerCase();
+    if (tag === "input" && (target.type === "checkbox" || target.type === "radio")) { return false; }
     return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
+  }
+
+  // A row's status comes as a badge (st-VALUE, a dash for none of the six): it becomes the
+  // row's status select, the six options from the page's <template id="status-options">, which
+  // posts to the lead's row-status URL (its link's, + "row-status/") with the row's version.
+  function upgradeStatuses() {
+    var template = document.getElementById("status-options");
+    if (!template) { return; }
+    document.querySelectorAll("#lead-table tbody td > .st").forEach(function (badge) {
+      var tr = badge.closest("tr[data-uuid]");
+      var link = tr && tr.querySelector("a.lead-link");
+      if (!link) { return; }
+      var match = /\bst-(\w+)/.exec(badge.className);
+      var status = match && match[1] !== "none" ? match[1] : "";
+      var select = document.createElement("select");
+      select.name = "status";
+      select.className = "form-select js-row-status st-" + (status || "none");
+      select.setAttribute("aria-label", "Status");
+      select.setAttribute("hx-post", link.getAttribute("href").split("?")[0] + "row-status/" +
+        (tr.dataset.bot ? "?bot=" + tr.dataset.bot : ""));
+      select.setAttribute("hx-vals", JSON.stringify({ version: Number(tr.dataset.v) }));
+      if (!status) { select.add(new Option("—", "", true, true)); }
+      select.appendChild(template.content.cloneNode(true));
+      select.value = status;
+      badge.replaceWith(select);
+      if (window.htmx) { window.htmx.process(select); }
+    });
+  }
+
+  // Rows are focusable (tabindex -1), the current one, else the first, in the tab order.
+  function giveTabindex() {
+    var all = rows();
+    all.forEach(function (tr) { if (!tr.hasAttribute("tabindex")) { tr.tabIndex = -1; } });
+    if (all.length && !all.some(function (tr) { return tr.tabIndex === 0; })) {
+      all[Math.max(0, Math.min(focusIndex, all.length - 1))].tabIndex = 0;
+    }
+  }
+
+  function updateSelectPage() {
+    var all = document.getElementById("select-page");
+    if (!all) { return; }
+    var boxes = document.querySelectorAll('#lead-table input[name="selected"]');
+    var checked = document.querySelectorAll('#lead-table input[name="selected"]:checked').length;
+    all.checked = boxes.length > 0 && checked === boxes.length;
+    all.indeterminate = checked > 0 && checked < boxes.length;
   }
 
   document.addEventListener("keydown", function (event) {
@@ -44,7 +93,7 @@
     var row = focusedRow();
     if (event.key === "j") { setFocus(focusIndex + 1); event.preventDefault(); }
     else if (event.key === "k") { setFocus(focusIndex < 0 ? 0 : focusIndex - 1); event.preventDefault(); }
-    else if (event.key === "Enter" && row) {
+    else if (event.key === "Enter" && row && event.target === row) {
       var link = row.querySelector("a.lead-link");
       if (link) { window.location.href = link.href; }
       event.preventDefault();
@@ -58,7 +107,10 @@
       event.preventDefault();
     } else if (event.key === "x" && row) {
       var box = row.querySelector('input[name="selected"]');
-      if (box) { box.checked = !box.checked; updateSelectedCount(); }
+      if (box) {
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event("change", { bubbles: true }));
+      }
       event.preventDefault();
     } else if (event.key === "/") {
       var search = document.querySelector('#filter-form input[name="q"]');
@@ -75,7 +127,15 @@
   });
 
   document.addEventListener("change", function (event) {
-    if (event.target.matches('input[name="selected"]')) { updateSelectedCount(); }
+    if (event.target.id === "select-page") {
+      document.querySelectorAll('#lead-table input[name="selected"]').forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    }
+    if (event.target.matches('input[name="selected"], #select-page')) {
+      updateSelectedCount();
+      updateSelectPage();
+    }
     if (event.target.matches(".js-autosubmit")) { event.target.form.submit(); }
     if (event.target.id === "bulk-action") { toggleBulkFields(); }
   });
@@ -83,13 +143,32 @@
   // Clicking a row focuses it (so digits act on it), without stealing clicks on links/inputs.
   document.addEventListener("click", function (event) {
     var tr = event.target.closest && event.target.closest("#lead-table tbody tr[data-uuid]");
-    if (tr) { setFocus(rows().indexOf(tr)); }
+    if (tr) { setFocus(rows().indexOf(tr), true); }
   });
 
-  // After htmx swaps a row, keep the focus on the same row index.
+  // Focus moved into a row (Tab, a click on its link or box): that row is the current one.
+  document.addEventListener("focusin", function (event) {
+    var tr = event.target.closest && event.target.closest("#lead-table tbody tr[data-uuid]");
+    if (tr) { setFocus(rows().indexOf(tr), true); }
+  });
+
+  // A row swapped by htmx (its status changed) stays the current row, and keeps the focus
+  // when it had it; other swaps (the side panel, the new-leads bar) leave the focus alone.
+  var refocus = null;
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    refocus = null;
+    if (target && target.matches && target.matches("#lead-table tbody tr[data-uuid]")) {
+      refocus = { index: rows().indexOf(target), had: target.contains(document.activeElement) };
+    }
+  });
   document.addEventListener("htmx:afterSwap", function () {
-    if (focusIndex >= 0) { setFocus(focusIndex); }
+    upgradeStatuses();
+    giveTabindex();
+    if (refocus && refocus.index >= 0) { setFocus(refocus.index, !refocus.had); }
+    refocus = null;
     updateSelectedCount();
+    updateSelectPage();
   });
 
   function toggleBulkFields() {
@@ -98,6 +177,7 @@
     var status = document.getElementById("bulk-status");
     var tag = document.getElementById("bulk-tag");
     status.classList.toggle("d-none", action.value !== "set_status");
+    status.required = action.value === "set_status";  // "Choose…" is no status
     tag.classList.toggle("d-none", action.value !== "add_tag" && action.value !== "remove_tag");
     // Hook: a field marked data-bulk-for="ACTION" shows for that action only (assign.js's agent).
     document.querySelectorAll("#bulk-form [data-bulk-for]").forEach(function (field) {
@@ -108,6 +188,9 @@
   document.addEventListener("DOMContentLoaded", function () {
     toggleBulkFields();
     updateSelectedCount();
+    updateSelectPage();
+    upgradeStatuses();
+    giveTabindex();
     document.body.dataset.listReady = "1";
   });
 })();

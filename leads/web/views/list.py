@@ -196,6 +196,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
             ],
             all_tab_url="?" + urlencode(base),
             any_status=bool(active),
+            status_chosen=str(len(active)),
             statuses=Status.choices,
             status_keys=STATUS_KEYS,
             text_fields={name: _field_state(form[name]) for name in ("q", "tag", "agent")},
