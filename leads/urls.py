@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from leads.web.converters import UuidConverter
 from leads.web.views import (
     assign,
+    board,
     changes,
     detail,
     health,
@@ -29,6 +30,10 @@ urlpatterns = [
     path("leads/bulk/", lead_list.bulk_action, name="bulk"),
     path("leads/tags/", lead_list.tag_options, name="tag-options"),
     path("leads/<lead_uuid:uuid>/row-status/", lead_list.row_status, name="row-status"),
+    # The pipeline board: the list's query as a column per status, a column's next cards, a move.
+    path("board/", board.board, name="board"),
+    path("board/more/", board.board_more, name="board-more"),
+    path("board/<lead_uuid:uuid>/move/", board.board_move, name="board-move"),
     # The detail page and its forms.
     path("leads/<lead_uuid:uuid>/", detail.lead_detail, name="detail"),
     path("leads/<lead_uuid:uuid>/edit/status/", detail.edit_status, name="edit-status"),
