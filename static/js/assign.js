@@ -18,14 +18,13 @@
     return row || document.querySelector("#lead-table tbody tr[data-uuid].row-focus");
   }
 
-  // The row's assign URL, from its inline status URL (same lead, same ?bot=), else its link.
+  // The row's assign URL: its lead link's path + "assign/", and its bot when the list shows
+  // several (as list.js builds the row's status URL).
   function assignUrl(row) {
-    var select = row.querySelector("select.js-row-status[hx-post]");
-    if (select) {
-      return select.getAttribute("hx-post").replace(/\/row-status\/(\?|$)/, "/assign/$1");
-    }
     var link = row.querySelector("a.lead-link");
-    return link ? link.pathname + "assign/" : null;
+    if (!link) { return null; }
+    return link.getAttribute("href").split("?")[0] + "assign/" +
+      (row.dataset.bot ? "?bot=" + row.dataset.bot : "");
   }
 
   document.addEventListener("keydown", function (event) {

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from leads.models import Lead
-from tests.browser.pages import sign_in, watch_policy
+from tests.browser.pages import axe_violations, sign_in, watch_policy
 from tests.factories import link, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,10 +61,12 @@ def test_an_agent_links_their_id_and_assigns_a_lead_to_themselves(
     page.locator("#messages a", has_text="Open your profile").click()
     expect(page).to_have_url(re.compile(r"/profile/$"))
     # A taken id is refused, naming who holds it, with what was typed kept.
+    assert axe_violations(page) == []
     page.fill("#id_agent_id", PRIYA_ID)
     page.click("#profile-form button[type=submit]")
     expect(page.locator("#profile-form")).to_contain_text("already linked to Priya Nair")
     expect(page.locator("#id_agent_id")).to_have_value(PRIYA_ID)
+    assert axe_violations(page) == []  # the refused form too
     page.fill("#id_agent_id", ASHA_ID)
     page.select_option("#id_time_zone", "Asia/Kolkata")
     page.click("#profile-form button[type=submit]")
@@ -76,6 +78,7 @@ def test_an_agent_links_their_id_and_assigns_a_lead_to_themselves(
     expect(page.locator("#messages")).to_contain_text("Assigned to you.")
     expect(page.locator("#assigned-to")).to_have_text("you (Asha)")
     assert agent_puts(botpenguin, lead) == [ASHA_ID]  # the Done-when PUT
+    assert axe_violations(page, "#triage") == []
 
     # "Me" in the agent filter lists exactly their leads.
     page.goto(f"{live_server.url}/leads/?agent=me")
@@ -122,6 +125,7 @@ def test_a_lead_admin_assigns_to_a_person_and_in_bulk(page, live_server, team, b
     expect(page.locator("#assigned-to")).to_have_text("Priya Nair")
     expect(page.locator("#lead-agent span")).to_have_attribute("title", PRIYA_ID)
     assert agent_puts(botpenguin, lead) == [PRIYA_ID]
+    assert axe_violations(page, "#triage") == []
 
     page.goto(f"{live_server.url}/leads/")
     page.wait_for_selector("body[data-list-ready]", state="attached")
@@ -130,6 +134,7 @@ def test_a_lead_admin_assigns_to_a_person_and_in_bulk(page, live_server, team, b
     page.select_option("#bulk-action", "assign")
     expect(page.locator("#bulk-agent")).to_be_visible()
     expect(page.locator("#bulk-tag")).to_be_hidden()
+    assert axe_violations(page, "#bulk-form") == []
     page.select_option("#bulk-agent", PRIYA_ID)
     page.click("#bulk-apply")
     expect(page.locator("#messages")).to_contain_text("Assign to Priya Nair: 2 changed.")
