@@ -8,6 +8,7 @@ from leads.web.views import (
     detail,
     health,
     home,
+    insights,
     macros,
     profile,
     sync,
@@ -24,6 +25,8 @@ register_converter(UuidConverter, "lead_uuid")
 
 urlpatterns = [
     path("", home.home, name="home"),
+    # The insights: a period's figures as charts (?_export=csv&chart=NAME: one chart's numbers).
+    path("insights/", insights.insights, name="insights"),
     # The list (leads; ?type=non-lead for the other chats), its export (?_export=csv|xlsx),
     # in-place status change of a row and bulk actions.
     path("leads/", lead_list.LeadListView.as_view(), name="list"),

@@ -76,6 +76,14 @@ class LeadFilter(django_filters.FilterSet):
         min_value=1,
         max_value=24 * 366,
     )
+    # Waited in their status (since Lead.waiting_since) at least / less than so many hours: the
+    # insights' backlog buckets (?waiting_min=1&waiting_max=4).
+    waiting_min = django_filters.NumberFilter(
+        method="filter_waiting_min", label="Waiting at least hours", min_value=0, max_value=24 * 366
+    )
+    waiting_max = django_filters.NumberFilter(
+        method="filter_waiting_max", label="Waiting under hours", min_value=0, max_value=24 * 366
+    )
     tag = django_filters.CharFilter(method="filter_tag", label="Tag", max_length=255)
     # A person's agent id (the list offers the people of the bots in scope), "none" for the
     # unassigned, "me" for the person's own (selectors.people.resolve_me makes it their id).
@@ -126,6 +134,17 @@ class LeadFilter(django_filters.FilterSet):
             return queryset
         since = timezone.now() - timedelta(hours=float(value))
         return queryset.filter(remote_updated_at__gte=since)
+
+    def filter_waiting_min(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if value is None:
+            return queryset
+        since = timezone.now() - timedelta(hours=float(value))
+        return queryset.filter(waiting_since__lte=since)
+
+    def filter_waiting_max(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        if value is None:
+            return queryset
+        return queryset.filter(waiting_since__gt=timezone.now() - timedelta(hours=float(value)))
 
     def filter_tag(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         key = value.strip().casefold()

@@ -2,20 +2,26 @@
 
 from django.core.cache import cache
 from django.db import DatabaseError
-from django.db.models import Count, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from leads.models import Heartbeat, Lead, LeadChange, SyncRun
+from leads.models import Bot, Heartbeat, Lead, LeadChange, SyncRun
+from leads.selectors import counting
 from leads.selectors.bots import EVERY_BOT, Scope
 
 
 def mirror_counts(scope: Scope = EVERY_BOT) -> dict[str, int]:
-    """How many chats the mirror holds on the scope's bots, by kind, in one query."""
-    return scope.apply(Lead.objects.all()).aggregate(
-        leads=Count("id", filter=Q(is_lead=True)),
-        other_chats=Count("id", filter=Q(is_lead=False)),
-        missing=Count("id", filter=Q(missing_since__isnull=False)),
-    )
+    """How many chats the mirror holds on the scope's bots, by kind, in one query (cached per
+    mirror version: the overview shows them on every visit)."""
+
+    def compute() -> dict[str, int]:
+        return scope.apply(Lead.objects.all()).aggregate(
+            leads=Count("id", filter=Q(is_lead=True)),
+            other_chats=Count("id", filter=Q(is_lead=False)),
+            missing=Count("id", filter=Q(missing_since__isnull=False)),
+        )
+
+    return counting.cached("mirror-counts", scope.key, compute)
 
 
 def last_sync() -> SyncRun | None:
@@ -48,6 +54,26 @@ def last_successful_sync(scope: Scope = EVERY_BOT) -> SyncRun | None:
     bots, for every bot)."""
     runs = scope.apply(SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED))
     return runs.order_by("-started_at", "-id").first()
+
+
+def sync_per_bot(bot_ids: tuple[int, ...]) -> list[tuple[Bot, SyncRun | None, SyncRun | None]]:
+    """(bot, its last sync, its last successful sync) for each of the bots, by name: two
+    queries whatever their number, cached as briefly as the frame's last sync."""
+    key = f"botpanel:sync-per-bot:{','.join(map(str, bot_ids))}"
+    found = cache.get(key)
+    if found is None:
+        runs = SyncRun.objects.filter(bot_id=OuterRef("pk")).order_by("-started_at", "-id")
+        ok = runs.filter(state=SyncRun.State.SUCCEEDED)
+        bots = list(
+            Bot.objects.filter(pk__in=bot_ids)
+            .annotate(last=Subquery(runs.values("pk")[:1]), ok=Subquery(ok.values("pk")[:1]))
+            .order_by("name", "id")
+        )
+        wanted = {bot.last for bot in bots} | {bot.ok for bot in bots}
+        by_id = SyncRun.objects.in_bulk([pk for pk in wanted if pk])
+        found = [(bot, by_id.get(bot.last), by_id.get(bot.ok)) for bot in bots]
+        cache.set(key, found, FRAME_SYNC_SECONDS)
+    return found
 
 
 def change_counts(scope: Scope = EVERY_BOT) -> dict[str, int]:
