@@ -2,7 +2,7 @@
 page-at-a-time loop, side by side in one process and one run.
 
     python benchmarks/bench.py [--leads 100000] [--requests 21] [--sync-chats 100000] [--skip-sync]
-        [--only list|sync|throughput|board] [--repeat N]
+        [--only list|sync|throughput|board|insights] [--repeat N]
 
 `--only sync` runs the sync cases alone (no list cases); `--only throughput` only the zero-latency
 run of `sync_leads`, `--repeat` times (median reported).
@@ -80,9 +80,10 @@ def main() -> None:
     parser.add_argument("--skip-sync", action="store_true", help="same as --only list")
     parser.add_argument(
         "--only",
-        choices=["list", "sync", "throughput", "board"],
+        choices=["list", "sync", "throughput", "insights", "board"],
         help="list: the list cases alone; sync: both sync cases alone; throughput: only the "
-        "zero-latency sync_leads run; board: the board cases alone",
+        "zero-latency sync_leads run; insights: the insights and overview cases alone; board: the "
+        "board cases alone",
     )
     parser.add_argument(
         "--repeat", type=int, default=1, help="zero-latency sync runs (median time reported)"
@@ -117,6 +118,15 @@ def main() -> None:
             f"{edit['total_ms']:.1f} ms with the PUT to the sandbox at zero latency)"
         )
         print(f"reference after the list cases: {reference_ms():.0f} ms")
+    if only in (None, "insights"):
+        from insights_cases import bench_insights, print_insights
+
+        print(
+            f"\nInsights over 90 days vs the admin changelist's default page (100 rows) — "
+            f"{engine}, {args.leads:,} leads, median of {args.requests} requests after 3 "
+            "warm-ups, taking turns; cold: every cache cleared before each request"
+        )
+        print_insights(bench_insights(args.requests))
     if only in (None, "board"):
         from board_cases import bench_board, print_board
 
@@ -126,7 +136,7 @@ def main() -> None:
             "taking turns"
         )
         print_board(bench_board(args.requests))
-    if only in ("list", "board"):
+    if only in ("list", "insights", "board"):
         return
     print(
         f"\nSync against the sandbox — {engine} (page size 20 at 100 ms latency; page size 100 "

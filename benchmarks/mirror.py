@@ -10,7 +10,7 @@ from django.db import connection
 
 from leads.botpenguin.sandbox.seed import STATUS_WEIGHTS as STATUSES
 from leads.botpenguin.sandbox.seed import TAGS
-from leads.models import Bot, Lead, LeadChange, LeadTag
+from leads.models import Bot, Lead, LeadChange, LeadSeen, LeadTag, StatusChange
 
 FIRST = [
     "Meera",
@@ -163,7 +163,7 @@ def clear_mirror(bot_id: int | None = None) -> None:
     leads = Lead._meta.db_table
     where, params = ("WHERE bot_id = %s", [bot_id]) if bot_id else ("", [])
     with connection.cursor() as cursor:
-        for model in (LeadTag, LeadChange):
+        for model in (LeadTag, LeadChange, StatusChange, LeadSeen):
             cursor.execute(
                 f"DELETE FROM {model._meta.db_table} WHERE lead_id IN "  # noqa: S608 - constant identifiers
                 f"(SELECT id FROM {leads} {where})",

@@ -12,21 +12,24 @@ from leads.insights.period import DEFAULT_RANGE, MAX_DAYS, RANGES, Period
 CUSTOM = "custom"
 # The bot choice of every bot the person sees (the list's own "?bot=all").
 ALL_BOTS = "all"
+SELECT = {"class": "form-select"}
+DAY = {"type": "date", "class": "form-control"}
+TEXT = {"class": "form-control"}
 RANGE_CHOICES = [(str(days), f"Last {days} days") for days in RANGES] + [(CUSTOM, "From – to")]
 
 
 class InsightsForm(forms.Form):
-    range = forms.ChoiceField(label="Period", choices=RANGE_CHOICES, required=False)
-    start = forms.DateField(
-        label="From", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    range = forms.ChoiceField(
+        label="Period", choices=RANGE_CHOICES, required=False, widget=forms.Select(attrs=SELECT)
     )
-    end = forms.DateField(
-        label="To", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs=DAY))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs=DAY))
     # A bot the person does not see (an old link) is ignored, as the list ignores it.
-    bot = forms.CharField(label="Bot", required=False, widget=forms.Select)
-    agent = forms.ChoiceField(label="Agent", required=False)
-    tag = forms.CharField(label="Tag", required=False, max_length=255)
+    bot = forms.CharField(label="Bot", required=False, widget=forms.Select(attrs=SELECT))
+    agent = forms.ChoiceField(label="Agent", required=False, widget=forms.Select(attrs=SELECT))
+    tag = forms.CharField(
+        label="Tag", required=False, max_length=255, widget=forms.TextInput(attrs=TEXT)
+    )
 
     def __init__(self, data, *, bots: list[tuple[int, str]], agents: list[tuple[str, str]]):
         data = data.copy()

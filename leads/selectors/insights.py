@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
 from leads.insights import sql
 from leads.insights.figures import BACKLOG, Figures, Load
 from leads.insights.period import Period
 from leads.models import Lead, LeadTag, Status, StatusChange
-from leads.selectors import counting, people
+from leads.selectors import counting, lists, people
 from leads.selectors.bots import EVERY_BOT, Scope, Visibility, chosen_bot
 from leads.selectors.overdue import overdue_q, rules
 
@@ -34,6 +35,7 @@ class Filters:
     nobody: bool = False  # "me" for a person linked to no agent id: nothing matches
     tag: str = ""  # casefolded; "" for any
     single_bot: bool = False  # the installation has one bot: everyone works on it
+    chosen_bot: int | None = None  # the bot chosen on the page (else all the person sees)
 
     @property
     def scope(self) -> Scope:
@@ -41,7 +43,7 @@ class Filters:
 
     @property
     def key(self) -> str:
-        return f"{self.scope.key}|{self.bot_ids}|{self.agent!r}|{self.nobody}|{self.tag}"
+        return f"{self.scope.key}|{self.chosen_bot}|{self.agent!r}|{self.nobody}|{self.tag}"
 
 
 def filters_for(
@@ -64,6 +66,7 @@ def filters_for(
     elif not agent:
         agent = None
     return Filters(
+        chosen_bot=chosen if seen.sees(chosen) else None,
         bot_ids=ids,
         every_bot=every,
         agent=agent,
@@ -120,23 +123,46 @@ def arrivals(filters: Filters, period: Period) -> tuple[tuple[int, ...], tuple[i
     return tuple(found[True]), tuple(found[False])
 
 
-def funnel_and_open(filters: Filters) -> tuple[dict[str, int], dict[str, int], int]:
-    """({status: leads}, {agent id: open leads}, leads without an arrival date), counting
-    every lead in the filters whatever its arrival, in one query."""
-    rows = (
-        leads(filters)
-        .values_list("status", "agent_id")
-        .annotate(n=Count("id"), undated=Count("id", filter=Q(remote_created_at__isnull=True)))
-    )
-    funnel: dict[str, int] = {}
-    open_by_agent: dict[str, int] = {}
-    undated = 0
-    for status, agent_id, n, without_date in rows:
-        funnel[status] = funnel.get(status, 0) + n
-        if status != CLOSED:
-            open_by_agent[agent_id] = open_by_agent.get(agent_id, 0) + n
-        undated += without_date
-    return funnel, open_by_agent, undated
+def list_query(filters: Filters) -> tuple[QueryDict, Scope]:
+    """The list's parameters and scope for the leads the filters count: the list's own counts
+    of them are the same figures, cached under the same key."""
+    params = QueryDict(mutable=True)
+    scope = filters.scope
+    if filters.chosen_bot is not None:
+        params["bot"], scope = str(filters.chosen_bot), EVERY_BOT
+    if filters.nobody:
+        params["agent"] = people.ME  # still "me": the list matches nothing
+    elif filters.agent is not None:
+        params["agent"] = filters.agent or people.NOBODY
+    if filters.tag:
+        params["tag"] = filters.tag
+    return params, scope
+
+
+def funnel(filters: Filters) -> dict[str, int]:
+    """{status: leads now} ("" for leads without a status), whatever their arrival: the list's
+    own status counts (cached, shared with the list's status tabs)."""
+    params, scope = list_query(filters)
+    counts = lists.status_counts(params, scope=scope)
+    found = {status: counts.get(status, 0) for status in Status.values}
+    found[""] = counts.get("all", 0) - sum(found.values())
+    return found
+
+
+def open_by_agent(filters: Filters) -> dict[str, int]:
+    """{agent id: leads not Closed}: every lead per agent less the closed ones, two queries the
+    (is_lead, agent_id) and (is_lead, status) indexes serve, rather than a lookup of every
+    lead's status."""
+    every = dict(leads(filters).values_list("agent_id").annotate(n=Count("id")))
+    closed = leads(filters).filter(status=CLOSED).values_list("agent_id").annotate(n=Count("id"))
+    for agent_id, n in closed:
+        every[agent_id] -= n
+    return every
+
+
+def undated(filters: Filters) -> int:
+    """Leads without an arrival date."""
+    return leads(filters).filter(remote_created_at__isnull=True).count()
 
 
 def first_actions(filters: Filters, period: Period) -> QuerySet[StatusChange]:
@@ -245,17 +271,16 @@ def top_tags(filters: Filters, period: Period) -> tuple[tuple[str, int], ...]:
 
 def compute(filters: Filters, period: Period, now: datetime) -> Figures:
     new_leads, new_other = arrivals(filters, period)
-    funnel, open_by_agent, undated = funnel_and_open(filters)
     waiting, unknown, overdue = backlog(filters, now)
     return Figures(
         period=period,
         new_leads=new_leads,
         new_other=new_other,
-        undated=undated,
-        funnel=funnel,
+        undated=undated(filters),
+        funnel=funnel(filters),
         first_action=per_week(first_actions(filters, period), period),
         to_close=per_week(last_closings(filters, period), period),
-        workload=workload(filters, period, open_by_agent),
+        workload=workload(filters, period, open_by_agent(filters)),
         backlog=waiting,
         backlog_unknown=unknown,
         overdue=overdue,
