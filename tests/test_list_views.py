@@ -385,3 +385,23 @@ def test_a_page_of_100_rows_weighs_at_most_100_kb(agent_client):
     response = agent_client.get("/leads/?per_page=100")
     assert len(uuids_on_page(response)) == 100
     assert len(response.content) <= 100 * 1024, len(response.content)
+
+
+def test_leads_without_a_name_come_after_the_named_in_both_directions(agent_client):
+    for n in range(30):
+        nameless = n % 3 == 0
+        make_lead(n, name="" if nameless else f"Name {29 - n:02d}", email="")
+    named = sorted(n for n in range(30) if n % 3)
+    nameless = [n for n in range(30) if n % 3 == 0]
+    by_name = sorted(named, key=lambda n: 29 - n)
+    pages = [
+        [n_of(u) for u in uuids_on_page(agent_client.get(f"/leads/?sort={sort}&page={page}"))]
+        for sort in ("name", "-name")
+        for page in (1, 2)
+    ]
+    # ascending: the named by name, then the nameless by id, across the page break
+    assert pages[0] + pages[1] == by_name + nameless
+    # descending: the named by name descending, then the nameless
+    assert pages[2] + pages[3] == by_name[::-1] + nameless[::-1]
+    html = agent_client.get("/leads/?sort=name&page=2").content.decode()
+    assert "Visitor · 000027" in html

@@ -98,15 +98,17 @@ PICTURES_SHOWN = {
 }
 
 
-def test_pictures_only_http_or_https_reach_src_or_href(hostile, botpenguin):
+def test_pictures_only_http_or_https_reach_src_or_href(hostile, botpenguin, settings):
     client = hostile["client"]
-    for picture, shown in PICTURES_SHOWN.items():
-        lead = make_lead(50, picture=picture, uuid="pic-" + str(abs(hash(picture))))
-        for url in ("/leads/", f"/leads/{lead.uuid}/"):
-            html = client.get(url).content.decode()
-            assert (f'src="{picture}"' in html) is shown, (picture, url)
-            assert f'href="{picture}"' not in html or shown
-        lead.delete()
+    for allowed in (True, False):  # BOTPANEL_THIRD_PARTY_IMAGES: off, no picture is loaded
+        settings.BOTPANEL_THIRD_PARTY_IMAGES = allowed
+        for picture, shown in PICTURES_SHOWN.items():
+            lead = make_lead(50, picture=picture, uuid="pic-" + str(abs(hash(picture))))
+            for url in ("/leads/", f"/leads/{lead.uuid}/"):
+                html = client.get(url).content.decode()
+                assert (f'src="{picture}"' in html) is (shown and allowed), (picture, url)
+                assert f'href="{picture}"' not in html or shown
+            lead.delete()
 
 
 def test_external_links_do_not_leak_the_opener(hostile):

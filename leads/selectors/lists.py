@@ -27,27 +27,37 @@ class ListQuerySet(QuerySet):
     index alone answers, then those rows. A plain OFFSET reads every skipped row from the table,
     which PostgreSQL does row by row."""
 
-    # Set by named_first(): slices put the leads without a name after the named ones.
-    names_first = False
-
-    def _clone(self):
-        clone = super()._clone()
-        clone.names_first = self.names_first
-        return clone
-
     def named_first(self, *, descending: bool = False) -> "ListQuerySet":
         """By name, leads without one after the named ones in either direction, each way read
         in the order of the (is_lead, name) index: descending, "" sorts last by itself;
-        ascending, a slice reads the named leads, then (past them) the nameless ones by id."""
+        ascending, a slice reads the named leads, then (past them) the nameless ones by id
+        (NamedFirstQuerySet)."""
         if descending:
             return self.order_by("-name", "-id")
         clone = self.order_by("name", "id")
-        clone.names_first = True
+        clone.__class__ = NamedFirstQuerySet
         return clone
 
-    def _named_first_slice(self, start: int, stop: int | None) -> list:
-        plain = self._clone()
-        plain.names_first = False
+    def __getitem__(self, k):
+        if isinstance(k, slice) and k.step is None and (k.start or 0) >= DEEP_PAGE_OFFSET:
+            # QuerySet's own slicing of the ids: this class's would come back here.
+            ids = QuerySet.__getitem__(self.values("pk"), k)
+            return self.filter(pk__in=ids)
+        return super().__getitem__(k)
+
+
+class NamedFirstQuerySet(ListQuerySet):
+    """The list by name, ascending, leads without a name (name "") after the named ones: a
+    slice reads the named leads in the index's order, then, past them, the nameless by id."""
+
+    def __getitem__(self, k):
+        if isinstance(k, slice) and k.step is None:
+            return self._slice_named_first(k.start or 0, k.stop)
+        return super().__getitem__(k)
+
+    def _slice_named_first(self, start: int, stop: int | None) -> list:
+        plain = self.all()
+        plain.__class__ = ListQuerySet
         named = plain.filter(name__gt="")
         rows = list(named[start:stop])
         if stop is not None and len(rows) == stop - start:
@@ -57,15 +67,6 @@ class ListQuerySet(QuerySet):
         nameless = plain.filter(name="").order_by("id")
         end = None if stop is None else stop - before
         return rows + list(nameless[max(0, start - before) : end])
-
-    def __getitem__(self, k):
-        if self.names_first and isinstance(k, slice) and k.step is None:
-            return self._named_first_slice(k.start or 0, k.stop)
-        if isinstance(k, slice) and k.step is None and (k.start or 0) >= DEEP_PAGE_OFFSET:
-            # QuerySet's own slicing of the ids: this class's would come back here.
-            ids = QuerySet.__getitem__(self.values("pk"), k)
-            return self.filter(pk__in=ids)
-        return super().__getitem__(k)
 
 
 def is_non_lead(params: QueryDict) -> bool:
