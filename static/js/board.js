@@ -124,7 +124,12 @@
       card.removeAttribute("aria-busy");
       delete card.dataset.busy;
       putBack(card, origin);
-      var text = "Not moved: BotPanel did not answer. " + cardName(card) + " is back in " + label(from) + ".";
+      var status = xhr ? xhr.status : 0;
+      var why = status === 403 ? "you may not move leads."
+        : status === 404 ? "this lead is not on your board any more."
+        : status === 0 ? "BotPanel did not answer."
+        : "BotPanel could not do it (HTTP " + status + ").";
+      var text = "Not moved: " + why + " " + cardName(card) + " is back in " + label(from) + ".";
       note(card, text);
       announce(text);
       return;
