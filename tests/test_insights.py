@@ -608,3 +608,62 @@ def test_insights_need_a_role(client, nobody, seeds):
     assert client.get("/insights/").status_code == 302
     client.force_login(nobody)
     assert client.get("/insights/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("zone", "first", "last"),
+    [
+        ("Europe/Berlin", date(2026, 10, 20), date(2026, 10, 31)),  # a 25-hour day, the 25th
+        ("America/New_York", date(2026, 3, 1), date(2026, 3, 14)),  # a 23-hour day, the 8th
+        ("Asia/Kathmandu", date(2026, 10, 1), date(2026, 10, 10)),  # UTC+5:45
+    ],
+)
+def test_days_and_weeks_across_a_clock_change(client, admin_user, zone, first, last):
+    AgentProfile.objects.create(user=admin_user, time_zone=zone)
+    client.force_login(admin_user)
+    here = ZoneInfo(zone)
+    start = datetime.combine(first, datetime.min.time(), tzinfo=here).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=here)
+    moments = []
+    at = start - timedelta(hours=2)
+    step = 0
+    while at < end.astimezone(UTC) + timedelta(hours=2):
+        moments.append(at)
+        step += 1
+        at += timedelta(minutes=37 + (step % 5) * 11)  # every hour of the day, over and over
+    # A lead and its closing an hour later at each of them, and one at each local midnight.
+    for day in range((last - first).days + 2):
+        moments.append(
+            datetime.combine(first + timedelta(days=day), datetime.min.time(), tzinfo=here)
+        )
+    bot = env_bot()
+    for n, moment in enumerate(moments):
+        lead = Lead.objects.create(
+            bot=bot, uuid=f"dst-{n}", status="CLOSED", remote_created_at=moment
+        )
+        StatusChange.objects.create(
+            lead=lead,
+            bot=bot,
+            from_status="OPEN",
+            to_status="CLOSED",
+            at=moment + timedelta(hours=1),
+            source="botpenguin",
+        )
+    bump_mirror_version()
+    query = f"range=custom&start={first}&end={last}"
+    arrivals = read_csv(client, "arrivals", query)
+    days = Counter(m.astimezone(here).date() for m in moments)
+    assert {row[0]: int(row[1]) for row in arrivals[1:]} == {
+        (first + timedelta(days=i)).isoformat(): days[first + timedelta(days=i)]
+        for i in range((last - first).days + 1)
+    }
+    weeks = Counter()
+    for m in moments:
+        day = (m + timedelta(hours=1)).astimezone(here).date()
+        if first <= day <= last:
+            weeks[max(first, day - timedelta(days=day.weekday()))] += 1
+    closings = read_csv(client, "time_to_close", query)
+    assert {row[0]: int(row[1]) for row in closings[1:]} == {
+        week.isoformat(): weeks[week] for week in sorted(weeks)
+    }
+    assert all(row[2] == "1.0" for row in closings[1:])

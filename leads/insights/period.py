@@ -90,9 +90,6 @@ class Period:
         sunday = self.first - timedelta(days=self.first.weekday()) + timedelta(weeks=week, days=6)
         return min(sunday, self.last)
 
-    def week_of_day(self, day: date) -> int:
-        return self.week_of((day - self.first).days)
-
     @property
     def key(self) -> str:
         return f"{self.first.isoformat()}:{self.last.isoformat()}:{self.zone}"
