@@ -32,9 +32,11 @@ SAVED_PENDING = "Saved — will be sent to BotPenguin when it is reachable."
 
 CSRF_INPUT = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 HX_CSRF = re.compile(r"hx-headers='\{\"X-CSRFToken\": \"([^\"]+)\"\}'")
+# A list row: its uuid, version, link and status badge (static/js/list.js turns the badge into
+# the status select posting to the link + "row-status/", as this agent does by hand).
 ROW = re.compile(
-    r'<tr data-uuid="([^"]+)".*?hx-post="([^"]+/row-status/)".*?'
-    r"hx-vals='\{\"version\": (\d+)\}'>(.*?)</select>",
+    r'<tr data-uuid="([^"]+)" data-v="(\d+)"[^>]*>.*?'
+    r'<a class="lead-link" href="([^"?]+)[^"]*">.*?<span class="st st-(\w+)">',
     re.S,
 )
 SELECTED = re.compile(r'<option value="([A-Z]*)" selected>')
@@ -230,8 +232,8 @@ class Agent:
             return
         self.list_url = path
         self.rows = [
-            (html.unescape(uuid), html.unescape(post), int(version), _selected(options))
-            for uuid, post, version, options in ROW.findall(text)
+            (html.unescape(uuid), html.unescape(link) + "row-status/", int(version), status)
+            for uuid, version, link, status in _rows(text)
         ]
         m = FILTER_QUERY.search(text)
         self.filter_query = html.unescape(m.group(1)) if m else ""
@@ -306,15 +308,10 @@ class Agent:
             return edit
         edit.http = response.status_code
         if response.status_code == 302:
-            # The browser follows the redirect; the message says whether it went out at once.
+            # Post/Redirect/Get: the browser follows the redirect, and the page it lands on says
+            # what became of the edit (a refused or conflicting form is shown there again).
             text = self.page("detail", response.headers["Location"], referer=referer)
-            edit.outcome = "pending" if html.escape(SAVED_PENDING) in text else "accepted"
-        elif response.status_code == 409:
-            edit.outcome = "conflict"
-        elif response.status_code == 200:
-            edit.outcome = "refused"  # BotPenguin said no (400/401): shown on the form
-        elif response.status_code == 400:
-            edit.outcome = "invalid"
+            edit.outcome = _form_outcome(text)
         else:
             edit.outcome = "error"
         return edit
@@ -352,7 +349,7 @@ class Agent:
             # The row is swapped in place: remember its new version for the next change.
             if m := ROW.search(text):
                 self.rows = [
-                    (u, p, int(m.group(3)), new) if u == uuid else (u, p, v, s)
+                    (u, p, int(m.group(2)), new) if u == uuid else (u, p, v, s)
                     for u, p, v, s in self.rows
                 ]
         elif response.status_code == 409:
@@ -361,6 +358,24 @@ class Agent:
             edit.outcome = "invalid"
         else:
             edit.outcome = "error"
+
+
+def _form_outcome(text: str) -> str:
+    """What the lead's page shows after the status form's redirect."""
+    if 'id="conflict"' in text:
+        return "conflict"
+    form = STATUS_FORM.search(text)
+    if form and ("alert-danger" in form.group(0) or "is-invalid" in form.group(0)):
+        return "refused"  # BotPenguin said no (400/401), or the value was refused: on the form
+    return "pending" if html.escape(SAVED_PENDING) in text else "accepted"
+
+
+def _rows(text: str) -> list[tuple[str, str, str, str]]:
+    """(uuid, version, link, status) of each list row in `text`; status "" for none."""
+    return [
+        (uuid, version, link, "" if status == "none" else status)
+        for uuid, version, link, status in ROW.findall(text)
+    ]
 
 
 def _selected(options_html: str) -> str:
