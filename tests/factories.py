@@ -306,3 +306,15 @@ def history_sentences(html: str) -> list[str]:
     parser = Sentences()
     parser.feed(html)
     return [" ".join(text.split()) for text in parser.found]
+
+
+def row_status_url(row_html: str) -> str:
+    """Where a list row's status select posts, worked out as static/js/list.js does: the lead's
+    link without its query, + "row-status/", + "?bot=" the row's bot when the row names one."""
+    import re
+    from html import unescape
+
+    link = re.search(r'class="lead-link" href="([^"]*)"', row_html)
+    bot = re.search(r'<tr [^>]*data-bot="(\d+)"', row_html)
+    url = unescape(link.group(1)).split("?")[0] + "row-status/"
+    return url + (f"?bot={bot.group(1)}" if bot else "")

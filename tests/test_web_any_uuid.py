@@ -8,7 +8,7 @@ from html import escape, unescape
 import pytest
 
 from leads.models import Lead
-from tests.factories import BOT_ID, CUSTOMER_ID, make_lead
+from tests.factories import BOT_ID, CUSTOMER_ID, make_lead, row_status_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -138,7 +138,7 @@ def test_the_status_form_reaches_that_lead_and_activity_links_to_it(
 
 def test_the_row_status_edit_reaches_that_lead(agent_client, botpenguin, target):
     html = agent_client.get("/leads/").content.decode()
-    action = one_link(row_of(html, target.uuid), r'hx-post="([^"]*)"')
+    action = row_status_url(row_of(html, target.uuid))
     response = agent_client.post(action, {"status": "CLOSED"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     assert only_put(botpenguin)["uuid"] == target.uuid
