@@ -163,7 +163,8 @@ def clear_mirror(bot_id: int | None = None) -> None:
     leads = Lead._meta.db_table
     where, params = ("WHERE bot_id = %s", [bot_id]) if bot_id else ("", [])
     with connection.cursor() as cursor:
-        for model in (LeadTag, LeadChange, StatusChange, LeadSeen):
+        # The status history first: it refers to the changes as well as to the leads.
+        for model in (LeadTag, StatusChange, LeadSeen, LeadChange):
             cursor.execute(
                 f"DELETE FROM {model._meta.db_table} WHERE lead_id IN "  # noqa: S608 - constant identifiers
                 f"(SELECT id FROM {leads} {where})",
