@@ -13,11 +13,12 @@ from datetime import datetime
 
 from django.db import connection
 
-from leads.models import StatusChange
+from leads.models import Lead, StatusChange
 from leads.sync.rows import Row
 from leads.sync.sql import write_rows
 
 COLUMNS = ("lead_id", "bot_id", "from_status", "to_status", "at", "source")
+IN_CHUNK = 500  # ids per IN (…) list, well under any SQLite build's parameter limit
 
 
 class Transitions:
@@ -37,8 +38,10 @@ class Transitions:
     def started(self, lead_ids: Iterable[int]) -> None:
         self.new_ids.update(lead_ids)
 
-    def write(self, rows: list[Row], ids: dict[str, int]) -> None:
+    def write(self) -> None:
         adapt = connection.ops.adapt_datetimefield_value
+        quote = connection.ops.quote_name
+        table = quote(StatusChange._meta.db_table)
         history = [
             (
                 lead_id,
@@ -50,19 +53,26 @@ class Transitions:
             )
             for lead_id, before, row in self.changed
         ]
+        write_rows(table, ", ".join(quote(name) for name in COLUMNS), history)
         if self.new_ids:
-            for row in rows:
-                if (lead_id := ids[row.uuid]) in self.new_ids:
-                    when = row.fields["remote_created_at"] or self._when(row)
-                    history.append(
-                        (lead_id, self.bot_id, "", row.fields["status"], adapt(when), "start")
-                    )
+            # The new leads' starting points straight from their rows, in the database: a first
+            # sync starts as many histories as it writes leads.
+            self._start(table, sorted(self.new_ids))
+
+    def _start(self, table: str, lead_ids: list[int]) -> None:
         quote = connection.ops.quote_name
-        write_rows(
-            quote(StatusChange._meta.db_table),
-            ", ".join(quote(name) for name in COLUMNS),
-            history,
-        )
+        names = ", ".join(quote(name) for name in COLUMNS)
+        leads = quote(Lead._meta.db_table)
+        arrived = "COALESCE(remote_created_at, remote_updated_at, synced_at)"
+        with connection.cursor() as cursor:
+            for start in range(0, len(lead_ids), IN_CHUNK):
+                part = lead_ids[start : start + IN_CHUNK]
+                cursor.execute(
+                    f"INSERT INTO {table} ({names}) "  # noqa: S608 - constant identifiers
+                    f"SELECT id, bot_id, '', status, {arrived}, 'start' FROM {leads} "
+                    f"WHERE id IN ({', '.join(['%s'] * len(part))})",
+                    part,
+                )
 
     def _when(self, row: Row) -> datetime:
         return row.updated_at or self.sync_time

@@ -149,7 +149,7 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
         ids = _upsert(columns, changed)
         _write_tags(changed, existing, ids)
         transitions.started(ids[row.uuid] for row in changed if row.uuid not in existing)
-        transitions.write(changed, ids)
+        transitions.write()
         transaction.on_commit(counting.bump_mirror_version)
     for ids in chunks(unchanged_ids):
         Lead.objects.filter(pk__in=ids).update(synced_at=columns.sync_time, missing_since=None)
