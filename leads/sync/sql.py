@@ -4,11 +4,19 @@ encodes each value), multi-row INSERTs under the parameter limit on SQLite."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import connection
 
 SQLITE_MAX_PARAMS = 30_000  # SQLite >= 3.32 allows 32,766 per statement; an older build 999
+IN_CHUNK = 500  # values per IN (…) list, well under any SQLite build's parameter limit
+
+
+def chunks(values: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
+    """`values` in slices of at most `size`, for IN (…) lists under SQLite's parameter limit."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def write_rows(table: str, names: str, rows: list[tuple]) -> None:

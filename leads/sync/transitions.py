@@ -8,17 +8,15 @@ into the row, so it shows no change."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import connection
 
 from leads.models import Lead, StatusChange
 from leads.sync.rows import Row
-from leads.sync.sql import write_rows
+from leads.sync.sql import chunks, write_rows
 
 COLUMNS = ("lead_id", "bot_id", "from_status", "to_status", "at", "source")
-IN_CHUNK = 500  # ids per IN (…) list, well under any SQLite build's parameter limit
 
 
 class Transitions:
@@ -28,17 +26,14 @@ class Transitions:
         self.bot_id = bot_id
         self.sync_time = sync_time
         self.changed: list[tuple[int, str, Row]] = []
-        self.new_ids: set[int] = set()
 
     def seen(self, lead_id: int, status: str, row: Row) -> None:
         """An existing lead's row as it will be written: a transition if its status differs."""
         if row.fields["status"] != status:
             self.changed.append((lead_id, status, row))
 
-    def started(self, lead_ids: Iterable[int]) -> None:
-        self.new_ids.update(lead_ids)
-
-    def write(self) -> None:
+    def write(self, *, new_ids: list[int]) -> None:
+        """The transitions seen, and the starting points of the new leads `new_ids`."""
         adapt = connection.ops.adapt_datetimefield_value
         quote = connection.ops.quote_name
         table = quote(StatusChange._meta.db_table)
@@ -54,10 +49,9 @@ class Transitions:
             for lead_id, before, row in self.changed
         ]
         write_rows(table, ", ".join(quote(name) for name in COLUMNS), history)
-        if self.new_ids:
-            # The new leads' starting points straight from their rows, in the database: a first
-            # sync starts as many histories as it writes leads.
-            self._start(table, sorted(self.new_ids))
+        # The new leads' starting points straight from their rows, in the database: a first
+        # sync starts as many histories as it writes leads.
+        self._start(table, new_ids)
 
     def _start(self, table: str, lead_ids: list[int]) -> None:
         quote = connection.ops.quote_name
@@ -65,8 +59,7 @@ class Transitions:
         leads = quote(Lead._meta.db_table)
         arrived = "COALESCE(remote_created_at, remote_updated_at, synced_at)"
         with connection.cursor() as cursor:
-            for start in range(0, len(lead_ids), IN_CHUNK):
-                part = lead_ids[start : start + IN_CHUNK]
+            for part in chunks(lead_ids):
                 cursor.execute(
                     f"INSERT INTO {table} ({names}) "  # noqa: S608 - constant identifiers
                     f"SELECT id, bot_id, '', status, {arrived}, 'start' FROM {leads} "

@@ -39,13 +39,12 @@ from django.utils import timezone
 from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, tag_rows
 from leads.selectors import counting
 from leads.sync.rows import Row
-from leads.sync.sql import copy_rows, insert_rows
+from leads.sync.sql import chunks, copy_rows, insert_rows, write_rows
 from leads.sync.transitions import Transitions
 
 # Rows a batch writes in one transaction at most, whatever a page holds: SQLite's write lock (and
 # a person's edit waiting for it) lasts a batch, PostgreSQL holds the batch's row locks as long.
 BATCH_SIZE = {"sqlite": 500, "postgresql": 500}
-IN_CHUNK = 500  # values per IN (…) list, well under any SQLite build's parameter limit
 NOT_KEPT_MESSAGE = "BotPenguin did not keep this edit"
 
 # Fields a sync writes over an existing row (besides the keys, bot_id and uuid).
@@ -148,19 +147,12 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
     if changed:
         ids = _upsert(columns, changed)
         _write_tags(changed, existing, ids)
-        transitions.started(ids[row.uuid] for row in changed if row.uuid not in existing)
-        transitions.write()
+        transitions.write(new_ids=[ids[row.uuid] for row in changed if row.uuid not in existing])
         transaction.on_commit(counting.bump_mirror_version)
     for ids in chunks(unchanged_ids):
         Lead.objects.filter(pk__in=ids).update(synced_at=columns.sync_time, missing_since=None)
     created = sum(1 for row in changed if row.uuid not in existing)
     return BatchResult(created, len(changed) - created, len(unchanged_ids))
-
-
-def chunks(values: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
-    """`values` in slices of at most `size`, for IN (…) lists under SQLite's parameter limit."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def _other_kind_newer(known: Known, row: Row) -> bool:
@@ -325,16 +317,9 @@ def _write_tags(rows: list[Row], existing: dict[str, Known], ids: dict[str, int]
         if row.uuid not in existing or ids[row.uuid] in retagged
         for tag in tag_rows(ids[row.uuid], row.fields["tags"])
     ]
-    if not tags:
-        return
     quote = connection.ops.quote_name
-    table = quote(LeadTag._meta.db_table)
     names = ", ".join(quote(name) for name in ("lead_id", "name", "key"))
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            copy_rows(cursor, table, names, tags)
-        else:
-            insert_rows(cursor, table, names, tags)
+    write_rows(quote(LeadTag._meta.db_table), names, tags)
 
 
 SQLITE_CHECKPOINT_PAGES = 16_000  # ~64 MB of WAL between checkpoints during a sync
