@@ -228,7 +228,7 @@ def column_page(
     params: QueryDict, status: str, after: Cursor | None, *, scope: Scope = EVERY_BOT
 ) -> tuple[list, Cursor | None]:
     """The next page of one column (the board's "more" request)."""
-    leads, _errors = leads_of(params, scope=scope)
+    leads = lists.matching(params, scope=scope)
     column = in_column(leads, status, closed_all=shows_all_closed(params), now=timezone.now())
     return cards(column, after=after)
 
