@@ -5,7 +5,8 @@ Our page is measured twice: "cold", every cache cleared before each request (wha
 visit after a sync or an edit costs: every figure computed by the database), and "warm", the
 figures cached per mirror version (what the next visits cost). The mirror gets a status history
 first if it has none: a start at each lead's arrival, and for a lead not Open a move from Open
-to its status some hours later, written by two INSERT … SELECT statements."""
+to its status some hours later, written by two INSERT … SELECT statements; and the waiting
+times the sync would write (board_cases.ensure_waiting_times)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import statistics
 import time
 from datetime import date, timedelta
 
+from board_cases import ensure_waiting_times
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
@@ -38,7 +40,9 @@ MOVED_AT = {
 
 
 def ensure_history() -> None:
-    """A status history and waiting times for the seeded leads, when they have none."""
+    """A status history and waiting times for the seeded leads, when they have none (the same
+    waiting times as the board's bench, so that either bench may run first)."""
+    ensure_waiting_times()
     if StatusChange.objects.count() >= Lead.objects.count() > 0:
         return
     print("Writing a status history for the mirror…", flush=True)
@@ -56,9 +60,6 @@ def ensure_history() -> None:
             f"INSERT INTO {table} {columns} SELECT id, bot_id, 'OPEN', status, "  # noqa: S608 - constant identifiers
             f"{MOVED_AT[connection.vendor]}, 'botpanel' FROM {leads} "
             "WHERE remote_created_at IS NOT NULL AND status <> 'OPEN'"
-        )
-        cursor.execute(
-            f"UPDATE {leads} SET waiting_since = remote_updated_at WHERE waiting_since IS NULL"  # noqa: S608 - constant identifiers
         )
     tidy()
     if connection.vendor == "postgresql":
