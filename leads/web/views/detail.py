@@ -52,11 +52,7 @@ def _detail_url(request: HttpRequest, lead: Lead) -> str:
 
 
 def _render(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
-    query = (
-        request.POST.get("query", "")
-        if request.method == "POST"
-        else filter_query_string(request.GET)
-    )
+    query = filter_query_string(request.GET)  # only the GET renders the page (PRG)
     params = QueryDict(query)
     visible = seen(request)
     previous, following = list_queries.neighbours(
@@ -101,8 +97,8 @@ def _render(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
         "attribute_formset": forms.get("attribute_formset")
         or AttributeFormSet(initial=lead.attributes, prefix="attr"),
         "api_error": forms.get("api_error", {}),
-        "conflict": forms.get("conflict"),
-        "conflict_rows": _conflict_rows(forms.get("conflict")),
+        "conflict": conflict,
+        "conflict_rows": _conflict_rows(conflict),
         "open_changes": lead.changes.filter(state__in=LeadChange.OPEN_STATES).order_by("id"),
     }
     return render(request, "leads/detail.html", context)
