@@ -16,6 +16,7 @@ from django.core import signing
 
 from leads.accounts.permissions import TRIAGE, require_service
 from leads.models import Lead, LeadChange
+from leads.selectors.history import note_key
 from leads.services.edits import EditFailed, User, apply_edit, is_pending
 
 UNDO_SECONDS = 60  # the page offers undo for 10 s; a slow click is still accepted up to this
@@ -95,14 +96,10 @@ def token_changes(*, token: str, user: User) -> list[int]:
 
 
 def _same(name: str, current, written) -> bool:
-    """Whether the mirror still holds what the edit wrote (notes compared by their words, since
-    BotPenguin gives a delivered note an id)."""
+    """Whether the mirror still holds what the edit wrote (notes compared by their words, as the
+    history matches them, since BotPenguin gives a delivered note an id and may tidy spaces)."""
     if name == "notes":
-
-        def words(notes):
-            return [(n.get("title"), n.get("description")) for n in notes or []]
-
-        return words(current) == words(written)
+        return [note_key(n) for n in current or []] == [note_key(n) for n in written or []]
     return current == written
 
 
