@@ -3,13 +3,15 @@ bulk "Assign to…", the detail page's Assign control and "Assign to me", and th
 filter (`?agent=me`, `?agent=none`, a person, a raw id)."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.test import Client
+from django.utils import timezone
 
 from leads import services
-from leads.models import Bot, Lead, LeadChange
+from leads.models import Bot, Lead, LeadChange, OverdueRule
 from tests.factories import BOT_ID, CUSTOMER_ID, env_bot, link, make_lead
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -290,6 +292,21 @@ def test_key_a_on_a_row_swaps_in_the_row_assigned_to_me(team, agent_client):
     assert html.startswith(f'<tr data-uuid="{lead.uuid}"')
     assert f'<span title="{ASHA_ID}">Asha</span>' in html and "Assigned to you." in html
     assert put_bodies(team["sandbox"], lead)[0]["agentId"] == ASHA_ID
+
+
+def test_key_a_keeps_the_rows_overdue_mark(team, agent_client):
+    lead = team["leads"][3]
+    # the seeded rules may be flushed by an earlier transactional test
+    OverdueRule.objects.update_or_create(status="OPEN", defaults={"after_minutes": 240})
+    Lead.objects.filter(pk=lead.pk).update(
+        status="OPEN", waiting_since=timezone.now() - timedelta(hours=5)
+    )
+    response = agent_client.post(
+        f"/leads/{lead.uuid}/assign/",
+        {"agent": "me", "row": "1", "query": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert '<span class="mark mark-overdue">Overdue</span>' in response.content.decode()
 
 
 def test_key_a_refused_shows_why_in_the_messages_and_leaves_the_row(team, agent_client):

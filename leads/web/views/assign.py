@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from leads import services
 from leads.accounts.permissions import TRIAGE, permission_required
 from leads.models import Lead, LeadChange
-from leads.selectors import people
+from leads.selectors import people, queues
 from leads.web.assigning import chosen_agent_id, refusal_text
 from leads.web.redirects import redirect_back
 from leads.web.scope import lead_or_404
@@ -83,6 +83,7 @@ def _row(request: HttpRequest, lead: Lead, change: LeadChange | None, refused: s
         return response
     query = filter_query_string(QueryDict(request.POST.get("query", "")))
     table = LeadTable([lead], query_string=query, bot_names=bot_names(request))
+    table.marks = queues.page_marks(user=request.user, rows=[lead])  # as the list drew it
     context = {
         "table": table,
         "lead": lead,
