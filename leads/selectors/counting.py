@@ -24,15 +24,25 @@ def ttl() -> int:
     return int(getattr(settings, "COUNT_CACHE_SECONDS", 30))
 
 
+def version(key: str) -> int:
+    """The version counter under `key` (1 until first bumped), for caches keyed by it."""
+    return cache.get_or_set(key, 1, None)
+
+
+def bump(key: str) -> None:
+    """Make what was cached under `key`'s current version out of date."""
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 2, None)
+
+
 def mirror_version() -> int:
-    return cache.get_or_set(VERSION_KEY, 1, None)
+    return version(VERSION_KEY)
 
 
 def bump_mirror_version() -> None:
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 2, None)
+    bump(VERSION_KEY)
 
 
 def _full_key(kind: str, key: str) -> str:

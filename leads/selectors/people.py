@@ -22,6 +22,7 @@ from django.dispatch import receiver
 from django.http import QueryDict
 
 from leads.models import AgentProfile, Bot
+from leads.selectors import counting
 
 VERSION_KEY = "botpanel:people-version"
 CACHE_SECONDS = 60
@@ -90,16 +91,9 @@ def display_name(first_name: str, last_name: str, username: str) -> str:
 # --- the cached directory ------------------------------------------------------------------------
 
 
-def people_version() -> int:
-    return cache.get_or_set(VERSION_KEY, 1, None)
-
-
 def forget_people() -> None:
     """A profile, a person's name or a team changed: the next read builds the directory anew."""
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 2, None)
+    counting.bump(VERSION_KEY)
 
 
 def _load() -> tuple[Person, ...]:
@@ -140,7 +134,7 @@ def _load() -> tuple[Person, ...]:
 
 def people() -> tuple[Person, ...]:
     """Every linked person (active or not: a former agent's leads still show their name)."""
-    key = f"botpanel:people:{people_version()}"
+    key = f"botpanel:people:{counting.version(VERSION_KEY)}"
     found = cache.get(key)
     if found is None:
         found = _load()
