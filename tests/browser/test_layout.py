@@ -87,6 +87,12 @@ def test_the_list_fits_a_laptop(page, live_server, person, leads):
     )
     # One status control per row, no badge beside it.
     expect(rows(page).first.locator("select, .status-badge")).to_have_count(1)
+    # The name keeps room to be read beside the queues panel (columns give way before it does).
+    names = page.evaluate(
+        "() => [...document.querySelectorAll('#lead-table tbody th')]"
+        ".map(th => th.getBoundingClientRect().width)"
+    )
+    assert min(names) >= 192, names  # 12rem
     assert problems == []
 
 
