@@ -219,3 +219,29 @@ def test_sync_now_syncs_only_the_bots_the_person_sees(botpenguin, client):
 
     assert [run.bot for run in SyncRun.objects.all()] == [shop]
     assert not SyncRun.objects.filter(bot=website).exists()
+
+
+def test_demo_people_are_the_sandboxs_agents_so_names_show_and_assign_to_me_works(
+    settings, tmp_path
+):
+    from leads.botpenguin.sandbox.seed import AGENTS
+    from leads.selectors.people import agent_label
+
+    settings.BASE_DIR = tmp_path
+    for name in ("Website", "WhatsApp"):
+        Bot.objects.create(name=name, api_url="http://x", remote_bot_id=name, customer_id="c")
+    call_command("demo_user", stdout=io.StringIO())
+    call_command("demo_user", stdout=io.StringIO())  # make run again: the same links
+
+    linked = dict(
+        get_user_model()
+        .objects.filter(agent_profile__agent_id__gt="")
+        .values_list("username", "agent_profile__agent_id")
+    )
+    assert linked == {
+        "agent": AGENTS[0],
+        "leadadmin": AGENTS[1],
+        "agent-website": AGENTS[2],  # the bots in name order
+        "agent-whatsapp": AGENTS[3],
+    }
+    assert agent_label(AGENTS[0]).text == "Demo agent"

@@ -13,8 +13,10 @@ from django.core.management.base import BaseCommand
 from django.utils.text import slugify
 
 from leads.accounts.permissions import AGENT, LEAD_ADMIN
+from leads.botpenguin.sandbox.seed import AGENTS
 from leads.bots.config import ensure_environment_bot
 from leads.models import Bot
+from leads.services.people import agent_link
 
 
 class Command(BaseCommand):
@@ -38,6 +40,9 @@ class Command(BaseCommand):
         user.save()
         agent = self._login(options["agent_username"], password, "Demo agent", role=AGENT)
         agent.bots.add(*bots)
+        # The demo people are the agents the sandbox's chats are assigned to, so their names
+        # show in place of the ids and "Assign to me" works at once.
+        agent_link(user=agent, agent_id=AGENTS[0])
         names = " and ".join(bot.name for bot in bots) or "every bot"
         self.stdout.write(f"Demo login: {user.username} / {password}  (can do everything)")
         self.stdout.write(f"Demo agent: {agent.username} / {password}  (the Agent role; {names})")
@@ -47,10 +52,14 @@ class Command(BaseCommand):
         admin.is_staff = True
         admin.save()
         admin.bots.add(*bots)
+        agent_link(user=admin, agent_id=AGENTS[1])
         self.stdout.write("Teams (each login sees only its bots' leads):")
+        spare = iter(AGENTS[2:])
         for bot in bots:
             member = self._login(f"agent-{slugify(bot.name)}", password, bot.name, role=AGENT)
             member.bots.add(bot)
+            if agent_id := next(spare, ""):
+                agent_link(user=member, agent_id=agent_id)
             self.stdout.write(f"  {member.username} / {password}  (Agent; sees {bot.name} only)")
         self.stdout.write(f"  {admin.username} / {password}  (Lead admin; sees {names})")
 
