@@ -12,6 +12,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from leads.models import Macro
+from leads.selectors import counting
 from leads.selectors.history import agent_label, agent_names, status_word
 
 VERSION_KEY = "botpanel:macros-version"
@@ -19,14 +20,11 @@ CACHE_SECONDS = 60
 
 
 def macros_version() -> int:
-    return cache.get_or_set(VERSION_KEY, 1, None)
+    return counting.version(VERSION_KEY)
 
 
 def forget_macros() -> None:
-    try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 2, None)
+    counting.bump(VERSION_KEY)
 
 
 def all_macros() -> tuple[Macro, ...]:
