@@ -49,13 +49,6 @@ def forget_frame_last_sync() -> None:
     cache.delete(FRAME_SYNC_KEY)
 
 
-def last_successful_sync(scope: Scope = EVERY_BOT) -> SyncRun | None:
-    """The last successful sync of one of the scope's bots (of any, with runs from before
-    bots, for every bot)."""
-    runs = scope.apply(SyncRun.objects.filter(state=SyncRun.State.SUCCEEDED))
-    return runs.order_by("-started_at", "-id").first()
-
-
 def sync_per_bot(bot_ids: tuple[int, ...]) -> list[tuple[Bot, SyncRun | None, SyncRun | None]]:
     """(bot, its last sync, its last successful sync) for each of the bots, by name: two
     queries whatever their number, cached as briefly as the frame's last sync."""

@@ -63,12 +63,15 @@ def home(request: HttpRequest) -> HttpResponse:
     visible = seen(request)
     if visible.locked_out:
         return no_bots(request)
+    page = landing(request, visible)
+    # The newest of the bots' last successful syncs, which the per-bot table already read.
+    succeeded = [ok for _bot, _last, ok in page["syncs"] if ok is not None]
     return render(
         request,
         "leads/home.html",
         {
             "counts": selectors.mirror_counts(visible.scope),
-            "last_success": selectors.last_successful_sync(visible.scope),
-            **landing(request, visible),
+            "last_success": max(succeeded, key=lambda run: run.started_at, default=None),
+            **page,
         },
     )
