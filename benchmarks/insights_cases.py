@@ -23,7 +23,8 @@ from django.test.utils import CaptureQueriesContext
 from list_cases import settings_list_per_page
 from mirror import tidy
 
-from leads.models import Lead, StatusChange
+from leads import rollup
+from leads.models import InsightsRollupState, Lead, StatusChange
 
 # The day the benchmark mirror's leads count back from (mirror.seed): the 90 days end there, so
 # a run on any later date measures the same leads as ?range=90 measured on that day.
@@ -33,18 +34,32 @@ INSIGHTS_URL = (
 )
 ADMIN_URL = "/admin/leads/lead/"
 
+# A lead not Open moved between a minute and three days after it arrived, to the second (real
+# durations hardly repeat, so the rollup's durations are as many as a real mirror's).
+MOVED_SECONDS = "((id * 7919) % 259140 + 60)"
 MOVED_AT = {
-    "sqlite": "strftime('%Y-%m-%d %H:%M:%f', remote_created_at, '+' || (id % 72 + 1) || ' hours')",
-    "postgresql": "remote_created_at + (id % 72 + 1) * interval '1 hour'",
+    "sqlite": f"strftime('%Y-%m-%d %H:%M:%f', remote_created_at, '+' || {MOVED_SECONDS} || ' seconds')",
+    "postgresql": f"remote_created_at + {MOVED_SECONDS} * interval '1 second'",
 }
 
 
 def ensure_history() -> None:
     """A status history and waiting times for the seeded leads, when they have none (the same
-    waiting times as the board's bench, so that either bench may run first)."""
+    waiting times as the board's bench, so that either bench may run first), and the insights'
+    daily rollup of them, as the worker keeps it."""
     ensure_waiting_times()
-    if StatusChange.objects.count() >= Lead.objects.count() > 0:
-        return
+    rebuild = not InsightsRollupState.objects.exists()
+    if StatusChange.objects.count() < Lead.objects.count():
+        write_history()
+        rebuild = True
+    started = time.monotonic()
+    if rebuild:
+        rollup.rebuild()
+    if days := rollup.refresh():
+        print(f"  rollup of {days:,} bot-days in {time.monotonic() - started:.0f} s", flush=True)
+
+
+def write_history() -> None:
     print("Writing a status history for the mirror…", flush=True)
     started = time.monotonic()
     table = StatusChange._meta.db_table

@@ -10,7 +10,17 @@ from django.db import connection
 
 from leads.botpenguin.sandbox.seed import STATUS_WEIGHTS as STATUSES
 from leads.botpenguin.sandbox.seed import TAGS
-from leads.models import Bot, Lead, LeadChange, LeadSeen, LeadTag, StatusChange
+from leads.models import (
+    Bot,
+    InsightsDay,
+    InsightsDirtyDay,
+    InsightsRollupState,
+    Lead,
+    LeadChange,
+    LeadSeen,
+    LeadTag,
+    StatusChange,
+)
 
 FIRST = [
     "Meera",
@@ -171,6 +181,11 @@ def clear_mirror(bot_id: int | None = None) -> None:
                 params,
             )
         cursor.execute(f"DELETE FROM {leads} {where}", params)  # noqa: S608 - constant identifiers
+        # The insights' rollup of those leads goes too (rebuilt by the insights bench).
+        for model in (InsightsDay, InsightsDirtyDay):
+            cursor.execute(f"DELETE FROM {model._meta.db_table} {where}", params)  # noqa: S608 - constant identifiers
+    if bot_id is None:
+        InsightsRollupState.objects.all().delete()
 
 
 def clear_sync_bot() -> None:

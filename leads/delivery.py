@@ -27,6 +27,7 @@ from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 
+from leads import rollup
 from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import AuthRejected, BotPenguinError
 from leads.botpenguin.records import build_put_body
@@ -289,6 +290,7 @@ def _record_status_change(lead: Lead, changes: list[LeadChange]) -> None:
         user_id=last.user_id,
         change=last,
     )
+    rollup.touch([lead.pk])
 
 
 def wake_waiting(bot_id: int) -> int:

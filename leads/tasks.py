@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
+from leads import rollup
 from leads.delivery import deliver_due, deliver_lead
 from leads.models import Heartbeat, LeadChange, SyncRun
 from leads.sync.errors import SyncError
@@ -25,7 +26,15 @@ def run_sync(run_id: int, full: bool = False) -> dict:
         run = sync_leads(run=run, full=full)
     except SyncError as e:
         return {"state": "failed", "error": str(e)}
+    refresh_insights.enqueue()
     return {"state": run.state, "summary": run.summary()}
+
+
+@task()
+def refresh_insights() -> dict:
+    """Recompute the insights' dirty days (leads.insights.rollup); queued after every sync and
+    by the scheduler's sweep, which covers the days delivered edits marked."""
+    return {"days": rollup.refresh()}
 
 
 def schedule_delivery(lead_id: int) -> None:

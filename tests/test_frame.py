@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django_tasks_db.models import DBTaskResult
 
-from leads.models import Lead, SyncRun
+from leads.models import InsightsDay, InsightsDirtyDay, Lead, SyncRun
 from leads.sync.run import take_sync_lease
 from tests.factories import SANDBOX_TOKEN, env_bot, fill
 
@@ -156,7 +156,13 @@ def test_sync_now_with_the_database_queue_and_a_worker(client, admin_user, botpe
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0)
     run = SyncRun.objects.get()
     assert run.state == "succeeded" and Lead.objects.count() == 9
-    assert DBTaskResult.objects.get().status == "SUCCESSFUL"
+    # The sync, and the insights' refresh it queued, both done by the worker.
+    done = dict(DBTaskResult.objects.values_list("task_path", "status"))
+    assert done == {
+        "leads.tasks.run_sync": "SUCCESSFUL",
+        "leads.tasks.refresh_insights": "SUCCESSFUL",
+    }
+    assert not InsightsDirtyDay.objects.exists() and InsightsDay.objects.exists()
 
 
 def test_the_token_never_reaches_a_page(client, admin_user, botpenguin):

@@ -6,6 +6,7 @@ from leads.models.accounts import AgentProfile, PasswordChangeRequired
 from leads.models.bots import Bot
 from leads.models.changes import LeadChange
 from leads.models.history import StatusChange
+from leads.models.insights import InsightsDay, InsightsDirtyDay, InsightsRollupState
 from leads.models.leads import (
     EDITABLE_FIELDS,
     Lead,
@@ -23,6 +24,9 @@ __all__ = [
     "AgentProfile",
     "Bot",
     "Heartbeat",
+    "InsightsDay",
+    "InsightsDirtyDay",
+    "InsightsRollupState",
     "Lead",
     "LeadChange",
     "LeadSeen",

@@ -1,109 +1,37 @@
 """The insights' reads: every figure aggregated by the database (GROUP BY, its own day and week
-arithmetic, percentiles), a handful of queries per page, the whole cached per mirror version
-and status history (selectors.counting). The definitions are in leads.insights."""
+arithmetic, percentiles), or read from the daily rollup where it can answer (arrivals, times,
+closings, tags: selectors.insights_days), a handful of queries per page, the whole cached per
+mirror version and status history (selectors.counting). The definitions are in leads.insights."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, F, Max, Min, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 
 from leads.insights import sql
-from leads.insights.figures import BACKLOG, Figures, Load
+from leads.insights.figures import Figures
 from leads.insights.period import Period
-from leads.models import Lead, LeadTag, Status, StatusChange
-from leads.selectors import counting, lists, people
-from leads.selectors.bots import EVERY_BOT, Scope, Visibility, chosen_bot
-from leads.selectors.overdue import overdue_q, rules
+from leads.models import LeadTag, Status, StatusChange
+from leads.selectors import counting, insights_days, lists, people
+from leads.selectors.bots import EVERY_BOT, Scope
+from leads.selectors.insights_queries import (
+    CLOSED,
+    TOP_TAGS,
+    Filters,
+    backlog,
+    filters_for,
+    first_actions,
+    last_closings,
+    leads,
+    timed,
+    undated,
+    workload,
+)
 
-CLOSED = Status.CLOSED.value
-OPEN = Status.OPEN.value
-START = StatusChange.Source.START.value
-TOP_TAGS = 10
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which leads the figures count: the bots in scope, an agent, a tag."""
-
-    bot_ids: tuple[int, ...]
-    every_bot: bool  # those are all of the installation's bots: no condition on leads
-    agent: str | None = None  # None: anyone's; "": unassigned; else an agent id
-    nobody: bool = False  # "me" for a person linked to no agent id: nothing matches
-    tag: str = ""  # casefolded; "" for any
-    single_bot: bool = False  # the installation has one bot: everyone works on it
-    chosen_bot: int | None = None  # the bot chosen on the page (else all the person sees)
-
-    @property
-    def scope(self) -> Scope:
-        return EVERY_BOT if self.every_bot else Scope(self.bot_ids)
-
-    @property
-    def key(self) -> str:
-        return f"{self.scope.key}|{self.chosen_bot}|{self.agent!r}|{self.nobody}|{self.tag}"
-
-
-def filters_for(
-    *, seen: Visibility, user, bot: str = "", agent: str = "", tag: str = ""
-) -> Filters:
-    """The figures' filters from the page's choices: `bot` one of the person's bots (else all
-    they see), `agent` "me", "none" or an agent id, `tag` a tag's name."""
-    chosen = chosen_bot(bot)
-    if seen.sees(chosen):
-        ids, every = (chosen,), False
-    else:
-        ids, every = seen.ids, seen.every_bot
-    agent = agent.strip()
-    nobody = False
-    if agent == people.ME:
-        person = people.person_of(user)
-        agent, nobody = (person.agent_id, False) if person else (None, True)
-    elif agent == people.NOBODY:
-        agent = ""
-    elif not agent:
-        agent = None
-    return Filters(
-        chosen_bot=chosen if seen.sees(chosen) else None,
-        bot_ids=ids,
-        every_bot=every,
-        agent=agent,
-        nobody=nobody,
-        tag=tag.strip().casefold(),
-        single_bot=seen.installation_bots == 1,
-    )
-
-
-def leads(filters: Filters, *, kinds: tuple[bool, ...] = (True,)) -> QuerySet[Lead]:
-    """The leads (and with kinds=(True, False) the other chats too) the filters count."""
-    if filters.nobody:
-        return Lead.objects.none()
-    # `is_lead IN (…)`: the (is_lead, …) indexes serve it on SQLite too (see lists.base_queryset).
-    found = filters.scope.apply(Lead.objects.filter(is_lead__in=list(kinds)))
-    if filters.agent is not None:
-        found = found.filter(agent_id=filters.agent)
-    if filters.tag:
-        found = found.filter(
-            Exists(LeadTag.objects.filter(lead_id=OuterRef("pk"), key=filters.tag))
-        )
-    return found.order_by()
-
-
-def changes(filters: Filters) -> QuerySet[StatusChange]:
-    """The status history of the leads the filters count; by bot first, as its indexes are."""
-    if filters.nobody or not filters.bot_ids:
-        return StatusChange.objects.none()
-    found = StatusChange.objects.filter(bot_id__in=filters.bot_ids, lead__is_lead__in=[True])
-    if filters.agent is not None:
-        found = found.filter(lead__agent_id=filters.agent)
-    if filters.tag:
-        found = found.filter(
-            Exists(LeadTag.objects.filter(lead_id=OuterRef("lead_id"), key=filters.tag))
-        )
-    return found.order_by()
-
+__all__ = ["Filters", "figures", "filters_for", "list_query"]
 
 # --- the figures -------------------------------------------------------------------------------
 
@@ -160,99 +88,9 @@ def open_by_agent(filters: Filters) -> dict[str, int]:
     return every
 
 
-def undated(filters: Filters) -> int:
-    """Leads without an arrival date."""
-    return leads(filters).filter(remote_created_at__isnull=True).count()
-
-
-def first_actions(filters: Filters, period: Period) -> QuerySet[StatusChange]:
-    """Each lead's first recorded status change, when it moved the lead away from Open and
-    happened in the period."""
-    earlier = StatusChange.objects.filter(lead_id=OuterRef("lead_id")).exclude(source=START)
-    earlier = earlier.filter(Q(at__lt=OuterRef("at")) | Q(at=OuterRef("at"), id__lt=OuterRef("id")))
-    return (
-        changes(filters)
-        .filter(from_status=OPEN, at__gte=period.start, at__lt=period.end)
-        .exclude(source=START)
-        .filter(~Exists(earlier))
-    )
-
-
-def last_closings(filters: Filters, period: Period) -> QuerySet[StatusChange]:
-    """For the leads Closed now, the last time each entered Closed, when that was in the
-    period."""
-    later = StatusChange.objects.filter(lead_id=OuterRef("lead_id"), to_status=CLOSED)
-    later = later.exclude(source=START).filter(
-        Q(at__gt=OuterRef("at")) | Q(at=OuterRef("at"), id__gt=OuterRef("id"))
-    )
-    return (
-        changes(filters)
-        .filter(to_status=CLOSED, at__gte=period.start, at__lt=period.end, lead__status=CLOSED)
-        .exclude(source=START)
-        .filter(~Exists(later))
-    )
-
-
-def timed(changes_: QuerySet[StatusChange]) -> QuerySet[StatusChange]:
-    """The changes with `seconds` since their lead arrived (None without an arrival date)."""
-    return changes_.annotate(seconds=sql.seconds_between("lead__remote_created_at", "at"))
-
-
 def per_week(changes_: QuerySet[StatusChange], period: Period) -> tuple[sql.Spread, ...]:
     found = sql.spreads(timed(changes_).annotate(bucket=sql.week("at", period)))
     return tuple(found.get(week, sql.NONE) for week in range(period.weeks))
-
-
-def workload(filters: Filters, period: Period, open_by_agent: dict[str, int]) -> tuple[Load, ...]:
-    """Per agent (the people of the bots in scope, any other agent id with leads, and nobody):
-    open leads now, leads closed in the period and their median time to close."""
-    closings = last_closings(filters, period)
-    closed = dict(closings.values_list("lead__agent_id").annotate(n=Count("id")))
-    spreads = sql.spreads(timed(closings).annotate(bucket=F("lead__agent_id")))
-    agents = [
-        p.agent_id for p in people.people_of_bots(filters.bot_ids, single_bot=filters.single_bot)
-    ]
-    agents += sorted((set(open_by_agent) | set(closed)) - set(agents) - {""})
-    agents.append("")
-    if filters.agent is not None:
-        agents = [filters.agent]
-    return tuple(
-        Load(
-            agent_id=agent,
-            open=open_by_agent.get(agent, 0),
-            closed=closed.get(agent, 0),
-            median=spreads[agent].median if agent in spreads else None,
-        )
-        for agent in agents
-    )
-
-
-def backlog(filters: Filters, now: datetime) -> tuple[tuple[int, ...], int, int]:
-    """(open leads per BACKLOG bucket, open leads without a waiting time, overdue), in one
-    query on the (is_lead, status, waiting_since) index."""
-    buckets = {}
-    for bucket in BACKLOG:
-        condition = Q()
-        if bucket.min_hours is not None:
-            condition &= Q(waiting_since__lte=now - timedelta(hours=bucket.min_hours))
-        if bucket.max_hours is not None:
-            condition &= Q(waiting_since__gt=now - timedelta(hours=bucket.max_hours))
-        buckets[bucket.name] = Count("id", filter=condition)
-    overdue = Count("id", filter=overdue_q(now)) if rules() else None
-    found = (
-        leads(filters)
-        .exclude(status=CLOSED)
-        .aggregate(
-            unknown=Count("id", filter=Q(waiting_since__isnull=True)),
-            **buckets,
-            **({"overdue": overdue} if overdue is not None else {}),
-        )
-    )
-    return (
-        tuple(found[bucket.name] for bucket in BACKLOG),
-        found["unknown"],
-        found.get("overdue", 0),
-    )
 
 
 def top_tags(filters: Filters, period: Period) -> tuple[tuple[str, int], ...]:
@@ -269,9 +107,14 @@ def top_tags(filters: Filters, period: Period) -> tuple[tuple[str, int], ...]:
     return tuple((row["name"], row["n"]) for row in rows)
 
 
-def compute(filters: Filters, period: Period, now: datetime) -> Figures:
-    new_leads, new_other = arrivals(filters, period)
+def live(filters: Filters, period: Period, now: datetime) -> Figures:
+    """Every figure computed from the leads and their history."""
+    closings = last_closings(filters, period)
+    closed = dict(closings.values_list("lead__agent_id").annotate(n=Count("id")))
+    spreads = sql.spreads(timed(closings).annotate(bucket=F("lead__agent_id")))
+    medians = {agent: spread.median for agent, spread in spreads.items()}
     waiting, unknown, overdue = backlog(filters, now)
+    new_leads, new_other = arrivals(filters, period)
     return Figures(
         period=period,
         new_leads=new_leads,
@@ -279,13 +122,18 @@ def compute(filters: Filters, period: Period, now: datetime) -> Figures:
         undated=undated(filters),
         funnel=funnel(filters),
         first_action=per_week(first_actions(filters, period), period),
-        to_close=per_week(last_closings(filters, period), period),
-        workload=workload(filters, period, open_by_agent(filters)),
+        to_close=per_week(closings, period),
+        workload=workload(filters, open_by_agent(filters), closed, medians),
         backlog=waiting,
         backlog_unknown=unknown,
         overdue=overdue,
         tags=top_tags(filters, period),
     )
+
+
+def compute(filters: Filters, period: Period, now: datetime) -> Figures:
+    """From the daily rollup where it can answer, else live."""
+    return insights_days.figures(filters, period, now) or live(filters, period, now)
 
 
 def figures(filters: Filters, period: Period, now: datetime | None = None) -> Figures:

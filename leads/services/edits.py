@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from leads import tasks
+from leads import rollup, tasks
 from leads.accounts.permissions import EDIT_CONTACT, TRIAGE, require_service, require_visible
 from leads.botpenguin.errors import ConfigurationError
 from leads.botpenguin.records import STATUSES, build_put_body
@@ -49,6 +49,8 @@ Changes = dict[str, Any] | Callable[[Lead], dict[str, Any]]
 # Any edit needs the triage permission; one that changes any other field (contact details,
 # picture, agent, attributes) needs contact rights too, whichever service or form it came from.
 TRIAGE_FIELDS = {"status", "notes", "tags"}
+# The fields the insights' daily rollup counts by: an edit of one marks the lead's days dirty.
+INSIGHTS_FIELDS = {"status", "agent_id", "tags"}
 # An assignment's agent_id too: leads.services.assignment decides who may assign whom first.
 ASSIGN = "assign"
 
@@ -207,6 +209,8 @@ def write_fields(
     if "tags" in values:
         LeadTag.objects.filter(lead_id=lead.pk).delete()
         LeadTag.objects.bulk_create(tag_rows(lead.pk, values["tags"]))
+    if INSIGHTS_FIELDS.intersection(values):
+        rollup.touch([lead.pk])
     transaction.on_commit(counting.bump_mirror_version)
 
 

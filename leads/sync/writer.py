@@ -36,6 +36,7 @@ import orjson
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from leads import rollup
 from leads.models import EDITABLE_FIELDS, Lead, LeadChange, LeadTag, tag_rows
 from leads.selectors import counting
 from leads.sync.rows import Row
@@ -148,6 +149,7 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
         ids = _upsert(columns, changed)
         _write_tags(changed, existing, ids)
         transitions.write(new_ids=[ids[row.uuid] for row in changed if row.uuid not in existing])
+        rollup.touch(ids.values())
         transaction.on_commit(counting.bump_mirror_version)
     for ids in chunks(unchanged_ids):
         Lead.objects.filter(pk__in=ids).update(synced_at=columns.sync_time, missing_since=None)

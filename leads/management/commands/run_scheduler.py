@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections
 
 from leads.services.syncing import sync_start_bots
-from leads.tasks import deliver_due_changes, heartbeat
+from leads.tasks import deliver_due_changes, heartbeat, refresh_insights
 
 
 class Command(BaseCommand):
@@ -54,6 +54,7 @@ class Command(BaseCommand):
         moment."""
         heartbeat.enqueue()
         deliver_due_changes.enqueue()
+        refresh_insights.enqueue()
         if sync_every > 0 and time.monotonic() >= next_sync:
             started = sync_start_bots(user=None)
             for name, why in started.busy.items():

@@ -1,0 +1,108 @@
+"""The upkeep of the insights' daily rollup (leads.models.InsightsDay), by the writers only.
+
+Every write that can move a figure (a sync batch, the one edit path, a delivered status change)
+calls `touch` with the leads it wrote, in its own transaction: the days those leads count on,
+their arrival, their waiting's start and each of their status changes, are marked dirty. `refresh` (run by the worker
+after a sync and by the scheduler's sweep) recomputes the dirty days from the mirror; until it
+has, the insights page computes those days itself (selectors.insights_days). A change of
+TIME_ZONE rebuilds the whole rollup, day by day, the same way."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from leads.models import InsightsDay, InsightsDirtyDay, InsightsRollupState, Lead, StatusChange
+from leads.selectors.insights_days import day_rows, rollup_zone
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 500  # leads per query when marking (SQLite's parameter limit is far above)
+
+
+def touch(lead_ids: Iterable[int]) -> None:
+    """Mark the days the leads `lead_ids` count on as dirty (inside the writer's transaction):
+    their arrival, their waiting's start and each of their status changes (a change moves a
+    lead's closing or waiting from one of those days to another)."""
+    ids = list(lead_ids)
+    zone = rollup_zone()
+    days: set[tuple[int, date]] = set()
+    for start in range(0, len(ids), CHUNK):
+        part = ids[start : start + CHUNK]
+        leads = Lead.objects.filter(pk__in=part)
+        moments = list(StatusChange.objects.filter(lead_id__in=part).values_list("bot_id", "at"))
+        for bot_id, arrived, waiting in leads.values_list(
+            "bot_id", "remote_created_at", "waiting_since"
+        ):
+            moments += [(bot_id, moment) for moment in (arrived, waiting) if moment is not None]
+        days.update((bot_id, moment.astimezone(zone).date()) for bot_id, moment in moments)
+    mark(days)
+
+
+def mark(days: Iterable[tuple[int, date]]) -> None:
+    now = timezone.now()
+    rows = [InsightsDirtyDay(bot_id=bot_id, day=day, marked_at=now) for bot_id, day in days]
+    InsightsDirtyDay.objects.bulk_create(
+        rows,
+        batch_size=CHUNK,
+        update_conflicts=True,
+        unique_fields=["bot", "day"],
+        update_fields=["marked_at"],
+    )
+
+
+def refresh(*, limit: int | None = None) -> int:
+    """Recompute the dirty days (at most `limit`), oldest mark first; returns how many. A day
+    marked again while it was recomputed stays dirty for the next refresh."""
+    if _rebuild_needed():
+        rebuild()
+    dirty = InsightsDirtyDay.objects.order_by("marked_at", "id")
+    done = 0
+    for mark_ in list(dirty[:limit] if limit else dirty):
+        with transaction.atomic():
+            # Another worker may be recomputing this day, or a writer marked it again: then it
+            # is theirs, or the next refresh's.
+            claimed = InsightsDirtyDay.objects.select_for_update(skip_locked=True).filter(
+                pk=mark_.pk, marked_at=mark_.marked_at
+            )
+            if not claimed.exists():
+                continue
+            rows = day_rows(mark_.bot_id, mark_.day)
+            InsightsDay.objects.filter(bot_id=mark_.bot_id, day=mark_.day).delete()
+            InsightsDay.objects.bulk_create(rows, batch_size=CHUNK)
+            claimed.delete()
+        done += 1
+    return done
+
+
+def _rebuild_needed() -> bool:
+    state = InsightsRollupState.objects.first()
+    return state is None or state.zone != settings.TIME_ZONE
+
+
+def rebuild() -> int:
+    """Mark every day with an arrival, a waiting's start or a status change dirty, in
+    TIME_ZONE; returns how many (bot, day) pairs. The next refresh recomputes them."""
+    zone = rollup_zone()
+    with transaction.atomic():
+        InsightsDay.objects.all().delete()
+        InsightsDirtyDay.objects.all().delete()
+        days: set[tuple[int, date]] = set()
+        for source, field in (
+            (Lead.objects, "remote_created_at"),
+            (Lead.objects, "waiting_since"),
+            (StatusChange.objects, "at"),
+        ):
+            moments = source.exclude(**{f"{field}__isnull": True}).values_list("bot_id", field)
+            for bot_id, moment in moments.iterator(chunk_size=5000):
+                days.add((bot_id, moment.astimezone(zone).date()))
+        mark(days)
+        InsightsRollupState.objects.all().delete()
+        InsightsRollupState.objects.create(zone=settings.TIME_ZONE, built_at=timezone.now())
+    logger.info("Insights rollup: %d days to compute in %s", len(days), settings.TIME_ZONE)
+    return len(days)
