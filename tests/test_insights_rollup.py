@@ -2,6 +2,7 @@
 recomputes them, and the page shows the mirror as it is before and after the refresh."""
 
 import random
+import re
 import statistics
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -13,9 +14,16 @@ from django.utils import timezone
 
 from leads import rollup, services
 from leads.insights.histogram import rounded, spread_of
-from leads.models import InsightsDay, InsightsDirtyDay, InsightsRollupState, Lead, StatusChange
+from leads.models import (
+    Bot,
+    InsightsDay,
+    InsightsDirtyDay,
+    InsightsRollupState,
+    Lead,
+    StatusChange,
+)
 from leads.sync.run import sync_leads
-from tests.factories import env_bot, make_chat
+from tests.factories import env_bot, make_chat, make_lead
 
 pytestmark = pytest.mark.django_db
 
@@ -161,3 +169,28 @@ def test_percentiles_of_counted_values_are_those_of_the_values():
         found = spread_of({v: values.count(v) for v in set(values)})
         p90 = values[0] if size == 1 else statistics.quantiles(values, n=10, method="inclusive")[8]
         assert (found.count, found.median, found.p90) == (size, statistics.median(values), p90)
+
+
+def test_the_bot_switcher_counts_every_lead_from_the_rollup(agent_client, user, settings):
+    settings.TIME_ZONE = "UTC"
+    website = env_bot()
+    whatsapp = Bot.objects.create(name="WhatsApp", api_url="http://x", remote_bot_id="w")
+    whatsapp.members.add(user)
+    now = timezone.now()
+    made = [
+        make_lead(n, bot=bot, waiting_since=now - timedelta(days=n % 5))
+        for n, bot in enumerate([website] * 4 + [whatsapp] * 3)
+    ]
+    make_lead(20, bot=whatsapp, waiting_since=None)  # on no day of the rollup
+    rollup.rebuild()
+    rollup.refresh()
+    # A lead that arrived since the refresh, its day not refreshed yet (as a sync marks it).
+    make_lead(21, bot=website, waiting_since=made[0].waiting_since)
+    rollup.touch([Lead.objects.get(name="Person 21").pk])
+    assert dirty_days()
+    cache.clear()
+    page = agent_client.get("/leads/").content.decode()
+    switcher = page.split('id="bot-switcher"')[1].split("</ul>")[0]
+    assert re.search(r'data-bot="all">All bots <span[^>]*>9<', switcher)
+    assert re.search(rf'data-bot="{website.pk}">[^<]* <span[^>]*>5<', switcher)
+    assert re.search(rf'data-bot="{whatsapp.pk}">WhatsApp <span[^>]*>4<', switcher)

@@ -15,9 +15,9 @@ from leads.models.bots import Bot
 
 class InsightsDay(models.Model):
     """One bot's day for one agent ("" for nobody): what the insights sum over a period (and,
-    for `waiting`, over every day). Durations are seconds from arrival, rounded as
-    leads.insights.histogram.rounded says, as JSON object keys ("" for a lead without an
-    arrival date)."""
+    for the waiting_* counts, over every day). Durations are seconds from arrival, rounded as
+    leads.insights.histogram.rounded says, kept as [seconds, leads] pairs (seconds null for a
+    lead without an arrival date)."""
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
@@ -25,14 +25,20 @@ class InsightsDay(models.Model):
     # Leads and other chats that arrived this day.
     leads = models.PositiveIntegerField(default=0)
     other_chats = models.PositiveIntegerField(default=0)
-    # {tag key: [leads, the tag's name]} among the leads that arrived this day.
-    tags = models.JSONField(default=dict)
-    # {seconds: leads} whose first action (away from Open) happened this day.
-    first_actions = models.JSONField(default=dict)
-    # {seconds: leads} Closed now whose last closing happened this day.
-    closings = models.JSONField(default=dict)
-    # {status: leads} whose waiting began this day (Lead.waiting_since), by their status now.
-    waiting = models.JSONField(default=dict)
+    # [tag key, leads, the tag's name] among the leads that arrived this day.
+    tags = models.JSONField(default=list)
+    # [seconds, leads] whose first action (away from Open) happened this day.
+    first_actions = models.JSONField(default=list)
+    # [seconds, leads] Closed now whose last closing happened this day.
+    closings = models.JSONField(default=list)
+    # Leads whose waiting began this day (Lead.waiting_since), by their status now.
+    waiting_open = models.PositiveIntegerField(default=0)
+    waiting_inprogress = models.PositiveIntegerField(default=0)
+    waiting_review = models.PositiveIntegerField(default=0)
+    waiting_onhold = models.PositiveIntegerField(default=0)
+    waiting_dependancy = models.PositiveIntegerField(default=0)
+    waiting_closed = models.PositiveIntegerField(default=0)
+    waiting_none = models.PositiveIntegerField(default=0)  # without a status
 
     class Meta:
         constraints = [
@@ -42,6 +48,18 @@ class InsightsDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.bot_id} {self.day} {self.agent_id or '-'}"
+
+
+# The column of each status ("" for none) among InsightsDay's waiting counts.
+WAITING_COLUMNS = {
+    "OPEN": "waiting_open",
+    "INPROGRESS": "waiting_inprogress",
+    "REVIEW": "waiting_review",
+    "ONHOLD": "waiting_onhold",
+    "DEPENDANCY": "waiting_dependancy",
+    "CLOSED": "waiting_closed",
+    "": "waiting_none",
+}
 
 
 class InsightsDirtyDay(models.Model):

@@ -12,19 +12,21 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import orjson
 from django.conf import settings
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q, QuerySet, Sum, TextField
+from django.db.models.functions import Cast
 
-from leads.insights.figures import Figures
+from leads.insights.figures import BACKLOG, Figures
 from leads.insights.histogram import rounded, spread_of
 from leads.insights.period import Period
 from leads.models import InsightsDay, InsightsDirtyDay, InsightsRollupState, Lead, LeadTag, Status
+from leads.models.insights import WAITING_COLUMNS
 from leads.selectors import insights_queries as queries
 from leads.selectors.overdue import rules
 
 # More days not refreshed yet than this among the bots': the page computes everything live.
 MOST_LIVE_DAYS = 7
-UNTIMED = ""  # the duration key of a lead without an arrival date (counted, in no percentile)
 EVERY_STATUS = [*Status.values, ""]
 
 
@@ -59,15 +61,16 @@ def day_rows(bot_id: int, day: date) -> list[InsightsDay]:
     for agent, key, n, name in tags.values_list("lead__agent_id", "key").annotate(
         n=Count("id"), name=Min("name")
     ):
-        row(agent).tags[key] = [n, name]
+        row(agent).tags.append([key, n, name])
     for field, changes in (
         ("first_actions", queries.first_actions(filters, period)),
         ("closings", queries.last_closings(filters, period)),
     ):
+        durations: dict[str, Counter] = defaultdict(Counter)
         for agent, seconds in queries.timed(changes).values_list("lead__agent_id", "seconds"):
-            counts = getattr(row(agent), field)
-            key = UNTIMED if seconds is None else str(rounded(seconds))
-            counts[key] = counts.get(key, 0) + 1
+            durations[agent or ""][None if seconds is None else rounded(seconds)] += 1
+        for agent, counts in durations.items():
+            setattr(row(agent), field, [[seconds, n] for seconds, n in counts.items()])
     waiting = Lead.objects.filter(
         bot_id=bot_id,
         is_lead=True,
@@ -75,13 +78,11 @@ def day_rows(bot_id: int, day: date) -> list[InsightsDay]:
         **{f"waiting_since__{op}": moment for op, moment in in_day.items()},
     )
     for agent, status, n in waiting.values_list("agent_id", "status").annotate(n=Count("id")):
-        row(agent).waiting[status] = n
+        setattr(row(agent), WAITING_COLUMNS[status], n)
     return list(rows.values())
 
 
 # --- the page's figures from the rollup ---------------------------------------------------------
-
-COLUMNS = ("day", "agent_id", "leads", "other_chats", "tags", "first_actions", "closings")
 
 
 def figures(filters: queries.Filters, period: Period, now: datetime) -> Figures | None:
@@ -105,25 +106,30 @@ def figures(filters: queries.Filters, period: Period, now: datetime) -> Figures 
     if filters.agent is not None:
         stored = stored.filter(agent_id=filters.agent)
         fresh = [row for row in fresh if row.agent_id == filters.agent]
-    within = {"day__gte": period.first, "day__lte": period.last}
-    sums = Sums(period)
-    for values in stored.filter(**within).values_list(*COLUMNS, "waiting").order_by():
-        sums.add(*values)
-    for day, agent, waiting in stored.exclude(**within).values_list("day", "agent_id", "waiting"):
-        sums.add_waiting(day, agent, waiting)
+    sums = Sums(period, _horizon(now))
+    sums.add_stored(stored)
     for row in fresh:
-        if period.first <= row.day <= period.last:
-            sums.add(*(getattr(row, name) for name in COLUMNS), row.waiting)
-        else:
-            sums.add_waiting(row.day, row.agent_id, row.waiting)
+        sums.add_row(row)
     return sums.figures(filters, now)
+
+
+LISTS = ("tags", "first_actions", "closings")
+
+
+def _horizon(now: datetime) -> date:
+    """The first day (in TIME_ZONE) whose waiting leads the backlog counts from the mirror:
+    every lead waiting since before it is in the oldest bucket, and overdue where its status
+    has a rule."""
+    hours = max([BACKLOG[-1].min_hours, *(minutes / 60 for minutes in rules().values())])
+    return (now - timedelta(hours=hours)).astimezone(rollup_zone()).date()
 
 
 class Sums:
     """The rollup's rows added up for a period: per day, per week, per agent, per status."""
 
-    def __init__(self, period: Period):
+    def __init__(self, period: Period, horizon_day: date):
         self.period = period
+        self.horizon_day = horizon_day
         self.leads = [0] * period.length
         self.other = [0] * period.length
         self.tags: Counter = Counter()
@@ -131,34 +137,60 @@ class Sums:
         self.first_actions: dict[int, Counter] = defaultdict(Counter)
         self.closings: dict[int, Counter] = defaultdict(Counter)
         self.closed_by: dict[str, Counter] = defaultdict(Counter)
-        self.waiting: Counter = Counter()  # (status, agent)
-        self.waiting_before: Counter = Counter()  # (status, day): for the backlog
-        self.days_waiting: dict[date, Counter] = defaultdict(Counter)
+        self.waiting: Counter = Counter()  # (status, agent): leads waiting in it, on any day
+        self.before_horizon: Counter = Counter()  # status: leads waiting since before it
 
-    def add(self, day, agent, leads, other, tags, first_actions, closings, waiting) -> None:
+    def add_stored(self, stored: QuerySet[InsightsDay]) -> None:
+        """The rows of the period, and the waiting counts of every day."""
+        # The lists as text, decoded by orjson: JSONField decodes with the standard library's
+        # json, several times slower over the thousands of rows of a long period.
+        period = self.period
+        rows = stored.filter(day__gte=period.first, day__lte=period.last).values_list(
+            "day", "agent_id", "leads", "other_chats", *(Cast(name, TextField()) for name in LISTS)
+        )
+        for day, agent, leads, other, *lists in rows.order_by():
+            self.add(day, agent, leads, other, *map(orjson.loads, lists))
+        # The waiting counts, added up by the database per agent.
+        before = Q(day__lt=self.horizon_day)
+        waiting = {}
+        for column in WAITING_COLUMNS.values():
+            waiting[f"all_{column}"] = Sum(column)
+            waiting[f"before_{column}"] = Sum(column, filter=before)
+        for row in stored.values("agent_id").annotate(**waiting).order_by():
+            for status, column in WAITING_COLUMNS.items():
+                self.waiting[status, row["agent_id"]] += row[f"all_{column}"] or 0
+                self.before_horizon[status] += row[f"before_{column}"] or 0
+
+    def add_row(self, row: InsightsDay) -> None:
+        """A row computed now (of a day not refreshed yet)."""
+        if self.period.first <= row.day <= self.period.last:
+            self.add(row.day, row.agent_id, row.leads, row.other_chats, row.tags,
+                     row.first_actions, row.closings)  # fmt: skip
+        for status, column in WAITING_COLUMNS.items():
+            self.waiting[status, row.agent_id] += getattr(row, column)
+            if row.day < self.horizon_day:
+                self.before_horizon[status] += getattr(row, column)
+
+    def add(self, day, agent, leads, other, tags, first_actions, closings) -> None:
         index = (day - self.period.first).days
-        week = self.period.week_of(index)
         self.leads[index] += leads
         self.other[index] += other
-        for key, (n, name) in tags.items():
+        for key, n, name in tags:
             self.tags[key] += n
             self.names[key] = min(self.names.get(key, name), name)
-        for key, n in first_actions.items():
-            if key != UNTIMED:
-                self.first_actions[week][int(key)] += n
-        for key, n in closings.items():
-            self.closed_by[agent][key] += n
-            if key != UNTIMED:
-                self.closings[week][int(key)] += n
-        self.add_waiting(day, agent, waiting)
-
-    def add_waiting(self, day: date, agent: str, waiting: dict[str, int]) -> None:
-        for status, n in waiting.items():
-            self.waiting[status, agent] += n
-            self.days_waiting[day][status] += n
+        week = self.period.week_of(index)
+        counts = self.first_actions[week]
+        for seconds, n in first_actions:
+            if seconds is not None:
+                counts[seconds] += n
+        counts, mine = self.closings[week], self.closed_by[agent]
+        for seconds, n in closings:
+            mine[seconds] += n
+            if seconds is not None:
+                counts[seconds] += n
 
     def figures(self, filters: queries.Filters, now: datetime) -> Figures:
-        funnel = {status: 0 for status in EVERY_STATUS}
+        funnel = dict.fromkeys(EVERY_STATUS, 0)
         open_by_agent: Counter = Counter()
         for (status, agent), n in self.waiting.items():
             funnel[status] += n
@@ -175,7 +207,7 @@ class Sums:
         waiting, overdue = self.backlog(filters, now)
         closed = {agent: sum(counts.values()) for agent, counts in self.closed_by.items()}
         medians = {
-            agent: spread_of({int(k): n for k, n in counts.items() if k != UNTIMED}).median
+            agent: spread_of({s: n for s, n in counts.items() if s is not None}).median
             for agent, counts in self.closed_by.items()
         }
         top = sorted(self.tags.items(), key=lambda item: (-item[1], item[0]))[: queries.TOP_TAGS]
@@ -196,21 +228,15 @@ class Sums:
         )
 
     def backlog(self, filters: queries.Filters, now: datetime) -> tuple[tuple[int, ...], int]:
-        """(The open leads by waiting time, overdue): those waiting since the horizon's day (longer than
-        the oldest bucket's start and every overdue rule) counted from the mirror, exactly;
-        the older ones, all in the oldest bucket and overdue where their status has a rule,
-        from the rollup."""
-        ruled = rules()
-        hours = max([72, *(minutes / 60 for minutes in ruled.values())])
+        """(Open leads per BACKLOG bucket, overdue): those waiting since the horizon's day
+        counted from the mirror, exactly; the older ones from the rollup."""
         zone = rollup_zone()
-        horizon_day = (now - timedelta(hours=hours)).astimezone(zone).date()
-        horizon = datetime.combine(horizon_day, time.min, tzinfo=zone).astimezone(UTC)
+        horizon = datetime.combine(self.horizon_day, time.min, tzinfo=zone).astimezone(UTC)
         waiting, _, overdue = queries.backlog(filters, now, since=horizon)
+        ruled = rules()
         older = overdue_older = 0
-        for day, counts in self.days_waiting.items():
-            if day < horizon_day:
-                for status, n in counts.items():
-                    if status != queries.CLOSED:
-                        older += n
-                        overdue_older += n if status in ruled else 0
+        for status, n in self.before_horizon.items():
+            if status != queries.CLOSED:
+                older += n
+                overdue_older += n if status in ruled else 0
         return (*waiting[:-1], waiting[-1] + older), overdue + overdue_older
