@@ -24,8 +24,8 @@ from django.utils import timezone
 
 from leads.botpenguin.records import STATUS_LABELS
 from leads.models import Lead, LeadChange, Status
-from leads.selectors import counting, lists
-from leads.selectors.bots import EVERY_BOT, Scope
+from leads.selectors import counting, lists, rollup_counts
+from leads.selectors.bots import EVERY_BOT, Scope, chosen_bot
 from leads.selectors.filters import LeadFilter
 from leads.selectors.people import display_name
 
@@ -188,9 +188,18 @@ def counts(
     leads: QuerySet, params: QueryDict, *, scope: Scope = EVERY_BOT, now: datetime
 ) -> dict[str, int]:
     """Leads per status and those closed in the last CLOSED_DAYS days ("closed_recent"), in one
-    query, cached under the query and the mirror version as the list's counts are."""
+    query (for a query of whole bots, from the insights' rollup: a count of a million leads by
+    status takes a fifth of a second), cached under the query and the mirror version as the
+    list's counts are."""
 
     def compute() -> dict[str, int]:
+        plain, bot_ids = bots_only(params, scope)
+        by_status = rollup_counts.leads_per_status(bot_ids) if plain else None
+        if by_status is not None:
+            found = {value: by_status[value] for value in Status.values}
+            recent = leads.filter(status=Status.CLOSED, waiting_since__gte=closed_since(now))
+            found["closed_recent"] = recent.count()
+            return found
         aggregates = {value: Count("id", filter=Q(status=value)) for value in Status.values}
         aggregates["closed_recent"] = Count(
             "id", filter=Q(status=Status.CLOSED, waiting_since__gte=closed_since(now))
@@ -199,6 +208,21 @@ def counts(
 
     key = counting.params_key(params, without=NOT_FILTERS, scope=scope.key)
     return counting.cached("board-counts", key, compute)
+
+
+def bots_only(params: QueryDict, scope: Scope) -> tuple[bool, tuple[int, ...] | None]:
+    """(Whether the query counts whole bots' leads, filtered by nothing but a bot; those bots,
+    None for every bot)."""
+    used = {name for name in LeadFilter.base_filters if params.get(name)}
+    if lists.is_non_lead(params) or used - {"bot"}:
+        return False, None
+    ids = scope.ids
+    if "bot" in used:
+        bot = chosen_bot(params["bot"])
+        if bot is None:
+            return False, None
+        ids = (bot,) if ids is None or bot in ids else ()
+    return True, ids
 
 
 def board(params: QueryDict, *, scope: Scope = EVERY_BOT, now: datetime | None = None) -> Board:
