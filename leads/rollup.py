@@ -64,15 +64,16 @@ def refresh(*, limit: int | None = None) -> int:
     dirty = InsightsDirtyDay.objects.order_by("marked_at", "id")
     done = 0
     for mark_ in list(dirty[:limit] if limit else dirty):
+        # Computed before the transaction, so that SQLite's write lock is held only to store it.
+        rows = day_rows(mark_.bot_id, mark_.day)
         with transaction.atomic():
-            # Another worker may be recomputing this day, or a writer marked it again: then it
-            # is theirs, or the next refresh's.
+            # Another worker may have stored this day, or a writer marked it again since it
+            # was read: then it is theirs, or the next refresh's.
             claimed = InsightsDirtyDay.objects.select_for_update(skip_locked=True).filter(
                 pk=mark_.pk, marked_at=mark_.marked_at
             )
             if not claimed.exists():
                 continue
-            rows = day_rows(mark_.bot_id, mark_.day)
             InsightsDay.objects.filter(bot_id=mark_.bot_id, day=mark_.day).delete()
             InsightsDay.objects.bulk_create(rows, batch_size=CHUNK)
             claimed.delete()
