@@ -79,12 +79,27 @@ def params_key(params: QueryDict, *, without: tuple[str, ...] = (), scope: str =
 
 class CachedCountPaginator(Paginator):
     """Django's paginator with the count of matching rows served from the cache (`cached`),
-    under `cache_key`: what determines the rows, such as the list's filter parameters."""
+    under `cache_key`: what determines the rows, such as the list's filter parameters. On a miss
+    `known()` answers first when given (a count the page reads anyway, or None), else the rows
+    are counted."""
 
-    def __init__(self, object_list, per_page, *, cache_key: str, **kwargs):
+    def __init__(
+        self,
+        object_list,
+        per_page,
+        *,
+        cache_key: str,
+        known: Callable[[], int | None] | None = None,
+        **kwargs,
+    ):
         super().__init__(object_list, per_page, **kwargs)
         self.cache_key = cache_key
+        self.known = known
 
     @cached_property
     def count(self) -> int:
-        return cached("count", self.cache_key, lambda: len(self.object_list))
+        return cached("count", self.cache_key, self._count)
+
+    def _count(self) -> int:
+        found = self.known() if self.known is not None else None
+        return len(self.object_list) if found is None else found
