@@ -7,7 +7,6 @@ import sys
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from leads import rollup
 from leads.botpenguin.errors import ConfigurationError
 from leads.sync.every_bot import BotSync, bots_to_sync, sync_all_bots
 from leads.sync.lease import default_holder
@@ -71,8 +70,6 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
-        # The insights' days this sync touched, recomputed now rather than by the next sweep.
-        rollup.refresh()
         if len(results) == 1:
             self._report_one(results[0])
         else:
