@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from leads import services
-from leads.models import Heartbeat, Lead, LeadChange, SyncRun
+from leads.models import Heartbeat, InsightsDay, InsightsDirtyDay, Lead, LeadChange, SyncRun
 from leads.sync.run import sync_leads
 from tests.factories import SANDBOX_TOKEN, make_lead
 
@@ -287,3 +287,5 @@ def test_scheduler_queues_sync_delivery_and_heartbeat(botpenguin, settings):
     call_command("run_scheduler", "--once")
     assert Heartbeat.objects.filter(name="worker").exists()
     assert SyncRun.objects.get().state == "succeeded"
+    # The insights' days the sync marked are recomputed (after the sync, and by the sweep).
+    assert InsightsDay.objects.exists() and not InsightsDirtyDay.objects.exists()
