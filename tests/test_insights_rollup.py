@@ -194,3 +194,23 @@ def test_the_bot_switcher_counts_every_lead_from_the_rollup(agent_client, user, 
     assert re.search(r'data-bot="all">All bots <span[^>]*>9<', switcher)
     assert re.search(rf'data-bot="{website.pk}">[^<]* <span[^>]*>5<', switcher)
     assert re.search(rf'data-bot="{whatsapp.pk}">WhatsApp <span[^>]*>4<', switcher)
+
+
+def test_the_overview_counts_the_mirror_from_the_rollup(agent_client, user, settings):
+    settings.TIME_ZONE = "UTC"
+    env_bot().members.add(user)
+    now = timezone.now()
+    for n in range(6):
+        make_lead(n, waiting_since=now - timedelta(days=n), missing_since=now if n == 2 else None)
+    make_lead(10, is_lead=False)
+    make_lead(11, is_lead=False, missing_since=now)
+    rollup.rebuild()
+    rollup.refresh()
+    rollup.touch([make_lead(12, waiting_since=None).pk])  # not on any day of the rollup
+    cache.clear()
+    page = agent_client.get("/").content.decode()
+
+    def shown(name: str) -> str:
+        return re.search(rf'id="count-{name}">([\d,]+)<', page).group(1)
+
+    assert (shown("leads"), shown("other"), shown("missing")) == ("7", "2", "2")

@@ -144,6 +144,13 @@ class Lead(models.Model):
             models.Index(fields=["is_lead", "-remote_created_at"], name="lead_kind_created"),
             models.Index(fields=["is_lead", "name"], name="lead_kind_name"),
             models.Index(fields=["change_state"], name="lead_change_state"),
+            # The overview's count of missing chats: the few rows that have a date, nothing for
+            # the others (a sync writes missing_since = NULL on every chat it sees).
+            models.Index(
+                fields=["missing_since"],
+                condition=models.Q(missing_since__isnull=False),
+                name="lead_missing",
+            ),
             # Overdue: per status, waiting since before that status's threshold.
             models.Index(
                 fields=["is_lead", "status", "waiting_since"], name="lead_kind_status_waiting"

@@ -6,16 +6,26 @@ from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from leads.models import Bot, Heartbeat, Lead, LeadChange, SyncRun
-from leads.selectors import counting
+from leads.selectors import counting, rollup_counts
 from leads.selectors.bots import EVERY_BOT, Scope
 
 
 def mirror_counts(scope: Scope = EVERY_BOT) -> dict[str, int]:
-    """How many chats the mirror holds on the scope's bots, by kind, in one query (cached per
-    mirror version: the overview shows them on every visit)."""
+    """How many chats the mirror holds on the scope's bots, by kind, cached per mirror version
+    (the overview shows them on every visit): the leads from the insights' rollup where there is
+    one (a count of a million leads takes a third of a second), the other chats and the missing
+    ones from their indexes; else in one query."""
 
     def compute() -> dict[str, int]:
-        return scope.apply(Lead.objects.all()).aggregate(
+        per_bot = rollup_counts.leads_per_bot(scope.ids)
+        chats = scope.apply(Lead.objects.all())
+        if per_bot is not None:
+            return {
+                "leads": sum(per_bot.values()),
+                "other_chats": chats.filter(is_lead__in=[False]).count(),
+                "missing": chats.filter(missing_since__isnull=False).count(),
+            }
+        return chats.aggregate(
             leads=Count("id", filter=Q(is_lead=True)),
             other_chats=Count("id", filter=Q(is_lead=False)),
             missing=Count("id", filter=Q(missing_since__isnull=False)),
