@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.models import InsightsDay, InsightsDirtyDay, InsightsRollupState, Lead, StatusChange
@@ -44,16 +44,31 @@ def touch(lead_ids: Iterable[int]) -> None:
     mark(days)
 
 
+def days_of(bot_id: int, moments: Iterable[datetime | None]) -> set[tuple[int, date]]:
+    """The (bot id, day in TIME_ZONE) pairs of the moments (None ignored)."""
+    zone = rollup_zone()
+    return {(bot_id, moment.astimezone(zone).date()) for moment in moments if moment is not None}
+
+
 def mark(days: Iterable[tuple[int, date]]) -> None:
-    now = timezone.now()
-    rows = [InsightsDirtyDay(bot_id=bot_id, day=day, marked_at=now) for bot_id, day in days]
-    InsightsDirtyDay.objects.bulk_create(
-        rows,
-        batch_size=CHUNK,
-        update_conflicts=True,
-        unique_fields=["bot", "day"],
-        update_fields=["marked_at"],
-    )
+    """Mark (bot id, day) pairs dirty now; a pair already dirty gets the new moment, so that a
+    refresh that read its day before this write does not clear it. One INSERT … ON CONFLICT per
+    CHUNK pairs (both databases' syntax): a sync batch marks hundreds of days, and building
+    model instances for them cost more than the write."""
+    table = connection.ops.quote_name(InsightsDirtyDay._meta.db_table)
+    adapt_date = connection.ops.adapt_datefield_value
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    pairs = sorted(days)
+    with connection.cursor() as cursor:
+        for start in range(0, len(pairs), CHUNK):
+            part = pairs[start : start + CHUNK]
+            values = ", ".join(["(%s, %s, %s)"] * len(part))
+            params = [v for bot_id, day in part for v in (bot_id, adapt_date(day), now)]
+            cursor.execute(
+                f"INSERT INTO {table} (bot_id, day, marked_at) VALUES {values} "  # noqa: S608 - constant identifiers
+                "ON CONFLICT (bot_id, day) DO UPDATE SET marked_at = excluded.marked_at",
+                params,
+            )
 
 
 def refresh(*, limit: int | None = None) -> int:

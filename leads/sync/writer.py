@@ -149,12 +149,26 @@ def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
         ids = _upsert(columns, changed)
         _write_tags(changed, existing, ids)
         transitions.write(new_ids=[ids[row.uuid] for row in changed if row.uuid not in existing])
-        rollup.touch(ids.values())
+        _mark_insights_days(columns, changed, existing)
         transaction.on_commit(counting.bump_mirror_version)
     for ids in chunks(unchanged_ids):
         Lead.objects.filter(pk__in=ids).update(synced_at=columns.sync_time, missing_since=None)
     created = sum(1 for row in changed if row.uuid not in existing)
     return BatchResult(created, len(changed) - created, len(unchanged_ids))
+
+
+def _mark_insights_days(columns: LeadColumns, rows: list[Row], existing: dict[str, Known]) -> None:
+    """The insights' days these rows count on are dirty (leads.rollup): a known lead's are read
+    from its history; a new one's are its arrival, its waiting's start and its starting point,
+    all in its row, so a first sync reads nothing back for them."""
+    rollup.touch([existing[row.uuid].id for row in rows if row.uuid in existing])
+    moments = []
+    for row in rows:
+        if row.uuid not in existing:
+            created, updated = row.fields["remote_created_at"], row.fields["remote_updated_at"]
+            waiting = created if row.fields["status"] in ("OPEN", "") else updated
+            moments += [created, waiting, created or updated or columns.sync_time]
+    rollup.mark(rollup.days_of(columns.bot_id, moments))
 
 
 def _other_kind_newer(known: Known, row: Row) -> bool:
