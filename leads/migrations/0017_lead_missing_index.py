@@ -4,14 +4,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('leads', '0016_insights_rollup'),
+        ("leads", "0016_insights_rollup"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(condition=models.Q(('missing_since__isnull', False)), fields=['missing_since'], name='lead_missing'),
+            model_name="lead",
+            index=models.Index(
+                condition=models.Q(("missing_since__isnull", False)),
+                fields=["missing_since"],
+                name="lead_missing",
+            ),
         ),
     ]
