@@ -110,8 +110,12 @@ def status_counts(params: QueryDict, *, scope: Scope = EVERY_BOT) -> dict[str, i
         # newest: the highest id listed, from which the new-leads bar counts arrivals.
         return queryset.aggregate(all=Count("id"), newest=Max("id"), **aggregates)
 
-    key = counting.params_key(params, without=("status", *CONTROL_PARAMS), scope=scope.key)
-    return counting.cached("status-counts", key, compute)
+    return counting.cached("status-counts", status_counts_key(params, scope), compute)
+
+
+def status_counts_key(params: QueryDict, scope: Scope = EVERY_BOT) -> str:
+    """What status_counts() caches its answer under: every filter but the status one."""
+    return counting.params_key(params, without=("status", *CONTROL_PARAMS), scope=scope.key)
 
 
 def neighbours(

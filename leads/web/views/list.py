@@ -150,17 +150,25 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
 
     @cached_property
     def status_counts(self) -> dict[str, int]:
-        """The status tabs' counts: every filter but the status one (cached)."""
+        """The status tabs' counts: every filter but the status one (cached; `tabs_read_now`:
+        whether this request read them from the database)."""
+        key = list_queries.status_counts_key(self.params, self.scope)
+        self.tabs_read_now = counting.peek("status-counts", key) is None
         return list_queries.status_counts(self.params, scope=self.scope)
 
     def count_by_status(self) -> int | None:
         """The matching count, from the status tabs' counts, which the page reads anyway (a
-        miss of both costs one query instead of two): all of them, or the sum of the chosen
-        statuses'. None when a chosen status is not one of the six (the filter refuses it)."""
+        miss of both costs one query instead of two, as after every edit): all of them, or the
+        sum of the chosen statuses'. Only when the tabs' counts are read from the database now
+        too: cached ones may be older than the rows (another process's edit), and a count
+        cached anew must be as fresh as it was. None when a chosen status is not one of the
+        six (the filter refuses it)."""
         chosen = set(self.params.getlist("status"))
         if not chosen <= set(Status.values):
             return None
         counts = self.status_counts
+        if not self.tabs_read_now:
+            return None
         return counts["all"] if not chosen else sum(counts[value] for value in chosen)
 
     def get_export_filename(self, export_format):
