@@ -17,6 +17,26 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _jinja2_pages_give_their_context_to_the_test_client():
+    """A Jinja2 page's context in response.context, as Django's test set-up gives its own
+    engine's (instrumented_test_render): the pages agents work in are Jinja2 templates."""
+    from django.template.backends.jinja2 import Template
+    from django.test.signals import template_rendered
+
+    original = Template.render
+
+    def render(self, context=None, request=None):
+        context = {} if context is None else context
+        html = original(self, context, request)  # fills `context` as the template saw it
+        template_rendered.send(sender=self, template=self, context=context)
+        return html
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Template, "render", render)
+        yield
+
+
 @pytest.fixture
 def sandbox():
     """A fresh, empty sandbox served on 127.0.0.1 (random port) for one test."""

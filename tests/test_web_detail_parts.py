@@ -61,8 +61,8 @@ def test_previous_and_next_with_microseconds_and_ties_one_query_each():
 def test_the_attribute_formset_counters_are_django_s_management_form(data):
     """The page writes the formset's counters itself (rendering the management form through the
     widget templates cost 3 ms); they must be what Django's management form holds."""
-    from leads.templatetags.leads_extras import management_form
     from leads.web.forms import AttributeFormSet
+    from leads.web.template_helpers import management_form
 
     initial = [{"key": "plan", "value": "gold"}]
     formset = AttributeFormSet(data, initial=initial, prefix="attr")
@@ -72,7 +72,7 @@ def test_the_attribute_formset_counters_are_django_s_management_form(data):
 def test_field_errors_are_escaped_under_the_field():
     from django import forms
 
-    from leads.templatetags.leads_extras import field_errors
+    from leads.web.template_helpers import field_errors
 
     class Form(forms.Form):
         name = forms.CharField(max_length=3)

@@ -1,7 +1,7 @@
 """What the change log says to a person: each change as a short sentence made of parts ("status
 Open → Review", "tag +vip", "assigned to Priya", "note added: Call back"), and which of a lead's
 notes were written in BotPanel, by whom and when. Data only: the wording and the markup are
-templates/leads/partials/history.html's."""
+templates/jinja2/leads/partials/history.html's."""
 
 from __future__ import annotations
 

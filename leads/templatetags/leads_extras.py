@@ -1,27 +1,18 @@
-from django import template
-from django.utils.html import format_html_join
-from django.utils.timezone import get_current_timezone, now
+"""The Django templates' moments and form errors (the Jinja2 pages call the same helpers,
+leads.web.template_helpers); the lockout page's minutes."""
 
-from leads.web import display
+from django import template
+
+from leads.web import template_helpers
 
 register = template.Library()
 
 
 @register.simple_tag
-def status_badge(lead):
-    return display.status_badge(lead.status)
-
-
-@register.simple_tag
-def change_badge(lead):
-    return display.change_badge(lead.change_state)
-
-
-@register.simple_tag
 def moment(value) -> str:
     """{% moment lead.remote_updated_at %}: "3 h ago", the exact time in the person's time zone
-    in the tooltip (display.moment); nothing for no moment."""
-    return display.moment(value, now(), get_current_timezone()) or "—"
+    in the tooltip (display.moment); a dash for no moment."""
+    return template_helpers.moment(value)
 
 
 @register.filter
@@ -37,21 +28,5 @@ def in_minutes(delta) -> str:
 @register.filter
 def field_errors(field) -> str:
     """A form field's errors under it (Bootstrap's invalid-feedback), escaped: one tag rather
-    than an {% include %} for each of the detail page's dozen fields."""
-    return format_html_join(
-        "", '<div class="invalid-feedback d-block">{}</div>', ((e,) for e in field.errors)
-    )
-
-
-@register.simple_tag
-def management_form(formset) -> str:
-    """The formset's four counters as hidden inputs, the values Django's management_form holds,
-    without rendering a form through the widget templates."""
-    form = formset.management_form
-    names = ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS", "MAX_NUM_FORMS")
-    counters = [form[name] for name in names]
-    return format_html_join(
-        "",
-        '<input type="hidden" name="{}" value="{}" id="{}">',
-        ((f.html_name, "" if (v := f.value()) is None else v, f.auto_id) for f in counters),
-    )
+    than an {% include %} for each field."""
+    return template_helpers.field_errors(field)

@@ -1,13 +1,22 @@
-"""The Jinja2 environment of the templates in templates/jinja2 (the lead list's table and rows),
-for Django's own Jinja2 backend (settings.TEMPLATES)."""
+"""The Jinja2 environment of the templates in templates/jinja2 (the pages an agent works in: the
+lead list, its rows, the lead's page, the frame every page shares), for Django's own Jinja2
+backend (settings.TEMPLATES), whose context processors give them what Django's give its
+templates (request, user, perms, messages, csrf_token, the frame's values)."""
 
 from collections.abc import Callable
 
+from django.contrib.humanize.templatetags.humanize import naturaltime
+from django.template.defaultfilters import linebreaksbr, pluralize, truncatechars, yesno
+from django.templatetags.static import static
+from django.urls import reverse
 from django_tables2.templatetags.django_tables2 import table_page_range
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, pass_context
 
 from leads.botpenguin.safety import safe_http_url
 from leads.models import initials_of, phone_text
+from leads.selectors.macros import macro_summary
+from leads.selectors.overdue import waiting
+from leads.web import template_helpers as helpers
 from leads.web.display import (
     change_badge,
     clip,
@@ -41,6 +50,37 @@ def lead_url(uuid: str, url: Callable[[str], str]) -> str:
     return url(uuid)
 
 
+def url(name: str, *args) -> str:
+    """url("leads:detail", uuid): reverse(), as Django's {% url %} tag."""
+    return reverse(name, args=args)
+
+
+@pass_context
+def csrf_field(context) -> str:
+    """csrf_field(): the hidden CSRF input, with the one token of the page."""
+    return helpers.csrf_field(context.get("csrf_token"))
+
+
+@pass_context
+def assign_control(context, lead) -> dict:
+    return helpers.assign_control(context["request"], lead, context.get("bot_suffix", ""))
+
+
+@pass_context
+def agent_filter(context, value: str = "", assignable: bool = False) -> dict:
+    return helpers.agent_filter(context["request"], value, assignable)
+
+
+@pass_context
+def list_macros(context) -> list:
+    return helpers.list_macros(context.get("request"), context.get("chosen_bot"))
+
+
+@pass_context
+def undo_offer(context) -> dict | None:
+    return helpers.undo_offer(context.get("request"))
+
+
 def environment(**options) -> Environment:
     # Escaping is never turned off; a misspelt variable fails instead of rendering as nothing.
     options.pop("autoescape", None)
@@ -59,5 +99,27 @@ def environment(**options) -> Environment:
         row_status=row_status,
         change_badge=change_badge,
         table_page_range=table_page_range,
+        # Django's filters and tags of the same names, called directly.
+        truncatechars=truncatechars,
+        linebreaksbr=linebreaksbr,
+        pluralize=pluralize,
+        yesno=yesno,
+        naturaltime=naturaltime,
+        field_errors=helpers.field_errors,
+        agent_label=helpers.agent_label,
+        macro_summary=macro_summary,
+    )
+    env.globals.update(
+        url=url,
+        static=static,
+        csrf_field=csrf_field,
+        moment=helpers.moment,
+        management_form=helpers.management_form,
+        assign_control=assign_control,
+        agent_filter=agent_filter,
+        lead_macros=helpers.lead_macros,
+        list_macros=list_macros,
+        undo_offer=undo_offer,
+        lead_waiting=waiting,
     )
     return env

@@ -101,7 +101,7 @@ def _render(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
         "conflict_rows": _conflict_rows(conflict),
         "open_changes": lead.changes.filter(state__in=LeadChange.OPEN_STATES).order_by("id"),
     }
-    return render(request, "leads/detail.html", context)
+    return render(request, "leads/detail.html", context, using="jinja2")
 
 
 def _conflict_rows(conflict) -> list[tuple[str, object, object]]:

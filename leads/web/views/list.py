@@ -72,6 +72,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     filterset_class = LeadFilter
     table_class = LeadTable
     template_name = "leads/list.html"
+    template_engine = "jinja2"
     export_formats = ("csv", "xlsx")
 
     def get(self, request, *args, **kwargs):

@@ -41,7 +41,7 @@ def sync_now(request: HttpRequest) -> HttpResponse:
         return redirect_back(request, "leads:home")
     if request.htmx:
         run.refresh_from_db()
-        return render(request, "leads/partials/sync_status.html", {"run": run})
+        return render(request, "leads/partials/sync_status.html", {"run": run}, using="jinja2")
     messages.info(request, "Sync started.")
     return redirect_back(request, "leads:home")
 
@@ -49,4 +49,9 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 @require_GET
 @permission_required(VIEW)
 def sync_status(request: HttpRequest) -> HttpResponse:
-    return render(request, "leads/partials/sync_status.html", {"run": selectors.last_sync()})
+    return render(
+        request,
+        "leads/partials/sync_status.html",
+        {"run": selectors.last_sync()},
+        using="jinja2",
+    )

@@ -1,5 +1,5 @@
 """Undo after an edit: the offer a view makes (`offer_undo`), the toast that shows it for 10
-seconds (templates/leads/partials/undo_toast.html, static/js/undo.js) and the POST that undoes.
+seconds (templates/jinja2/frame/undo.html, static/js/undo.js) and the POST that undoes.
 
 The offer waits in the session for the page the person sees next (the redirect after a form),
 or, after an htmx edit, for the toast undo.js asks for. Undo is the person's own: the form
@@ -91,7 +91,7 @@ def undo_toast(request: HttpRequest) -> HttpResponse:
     offer = take_offer(request)
     if offer is None:
         return HttpResponse(status=204)
-    return render(request, "leads/partials/undo_offer.html", {"offer": offer})
+    return render(request, "leads/partials/undo_offer.html", {"offer": offer}, using="jinja2")
 
 
 @require_POST

@@ -147,7 +147,7 @@ def queues_panel(request: HttpRequest) -> HttpResponse:
     }
     for row in context["personal"] + context["shared"]:
         row["active"] = queues.same_list(row["view"].query, current, ignore_bot=False)
-    return render(request, "leads/partials/queues_list.html", context)
+    return render(request, "leads/partials/queues_list.html", context, using="jinja2")
 
 
 @permission_required(VIEW)
@@ -168,7 +168,7 @@ def new_leads(request: HttpRequest) -> HttpResponse:
         "text": queues.new_count_text(found),
         "show_url": list_url(params.urlencode()),
     }
-    return render(request, "leads/partials/new_leads_bar.html", context)
+    return render(request, "leads/partials/new_leads_bar.html", context, using="jinja2")
 
 
 # --- the saved views page and its forms -----------------------------------------------------
