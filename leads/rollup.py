@@ -34,13 +34,24 @@ def touch(lead_ids: Iterable[int]) -> None:
     days: set[tuple[int, date]] = set()
     for start in range(0, len(ids), CHUNK):
         part = ids[start : start + CHUNK]
-        leads = Lead.objects.filter(pk__in=part)
-        moments = list(StatusChange.objects.filter(lead_id__in=part).values_list("bot_id", "at"))
-        for bot_id, arrived, waiting in leads.values_list(
-            "bot_id", "remote_created_at", "waiting_since"
-        ):
-            moments += [(bot_id, moment) for moment in (arrived, waiting) if moment is not None]
-        days.update((bot_id, moment.astimezone(zone).date()) for bot_id, moment in moments)
+        leads = Lead.objects.filter(pk__in=part).order_by()
+        # One query: the arrivals, the waitings' starts and the status changes' moments.
+        moments = (
+            leads.values_list("bot_id", "remote_created_at")
+            .union(
+                leads.values_list("bot_id", "waiting_since"),
+                StatusChange.objects.filter(lead_id__in=part)
+                .order_by()
+                .values_list("bot_id", "at"),
+                all=True,
+            )
+            .order_by()
+        )
+        days.update(
+            (bot_id, moment.astimezone(zone).date())
+            for bot_id, moment in moments
+            if moment is not None
+        )
     mark(days)
 
 

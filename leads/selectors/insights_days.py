@@ -164,8 +164,8 @@ class Sums:
     def add_row(self, row: InsightsDay) -> None:
         """A row computed now (of a day not refreshed yet)."""
         if self.period.first <= row.day <= self.period.last:
-            self.add(row.day, row.agent_id, row.leads, row.other_chats, row.tags,
-                     row.first_actions, row.closings)  # fmt: skip
+            lists = (row.tags, row.first_actions, row.closings)
+            self.add(row.day, row.agent_id, row.leads, row.other_chats, *lists)
         for status, column in WAITING_COLUMNS.items():
             self.waiting[status, row.agent_id] += getattr(row, column)
             if row.day < self.horizon_day:
