@@ -85,6 +85,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "leads.web.context_processors.frame",
+                # The frame's Jinja2 parts ({% frame %}) write {{ csrf_input }}.
+                "leads.web.context_processors.csrf_input",
             ],
         },
     },
@@ -96,10 +98,10 @@ TEMPLATES = [
         "APP_DIRS": False,
         "OPTIONS": {
             "environment": "leads.web.jinja2.environment",
-            # What Django's context processors give its templates (the backend adds request
-            # and a csrf_token; this csrf one is read once per page, as Django's templates do).
+            # What Django's context processors give its templates (the backend adds request;
+            # csrf_input: the CSRF token and field made once per page, as Django's are).
             "context_processors": [
-                "django.template.context_processors.csrf",
+                "leads.web.context_processors.csrf_input",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "leads.web.context_processors.frame",

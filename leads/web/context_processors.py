@@ -3,6 +3,7 @@
 import functools
 
 from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import get_script_prefix, reverse
 from django.utils.functional import SimpleLazyObject
@@ -11,6 +12,7 @@ from django.utils.timezone import get_current_timezone_name
 from leads.selectors import overview as selectors
 from leads.selectors.bots import lead_counts
 from leads.web.scope import ALL_BOTS, current_bot, seen
+from leads.web.template_helpers import csrf_field
 
 # The frame's links and assets, by name (url names for reverse(), paths for static()).
 FRAME_URLS = {
@@ -26,6 +28,12 @@ FRAME_URLS = {
     "sync_now": "leads:sync-now",
     "tag_options": "leads:tag-options",
     "bulk": "leads:bulk",
+    "board": "leads:board",
+    "insights": "leads:insights",
+    "undo": "leads:undo",
+    "undo_toast": "leads:undo-toast",
+    "saved_views": "leads:saved-views",
+    "saved_view_create": "leads:saved-view-create",
 }
 FRAME_ASSETS = {
     "favicon": "favicon.svg",
@@ -39,6 +47,8 @@ FRAME_ASSETS = {
     # The list's queues panel and new-leads bar (leads.web.views.workspace).
     "workspace_css": "css/workspace.css",
     "workspace_js": "js/workspace.js",
+    "undo_js": "js/undo.js",
+    "macros_js": "js/macros.js",
 }
 
 
@@ -95,3 +105,11 @@ def bot_switcher(request: HttpRequest, list_url: str) -> dict:
         "label": next((c["name"] for c in choices if c["active"]), "All bots"),
         "all_active": current is None,
     }
+
+
+def csrf_input(request: HttpRequest) -> dict:
+    """The Jinja2 pages' CSRF token and hidden input ({{ csrf_input }}), made once per page as
+    Django's templates make theirs: the Jinja2 backend's own make a new one each time either is
+    written, a dozen times on a lead's page."""
+    token = SimpleLazyObject(lambda: get_token(request))
+    return {"csrf_token": token, "csrf_input": SimpleLazyObject(lambda: csrf_field(str(token)))}

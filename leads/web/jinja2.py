@@ -56,12 +56,6 @@ def url(name: str, *args) -> str:
 
 
 @pass_context
-def csrf_field(context) -> str:
-    """csrf_field(): the hidden CSRF input, with the one token of the page."""
-    return helpers.csrf_field(context.get("csrf_token"))
-
-
-@pass_context
 def assign_control(context, lead) -> dict:
     return helpers.assign_control(context["request"], lead, context.get("bot_suffix", ""))
 
@@ -112,7 +106,6 @@ def environment(**options) -> Environment:
     env.globals.update(
         url=url,
         static=static,
-        csrf_field=csrf_field,
         moment=helpers.moment,
         management_form=helpers.management_form,
         assign_control=assign_control,
