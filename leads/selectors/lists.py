@@ -2,7 +2,7 @@
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.http import QueryDict
 
 from leads.models import Lead, LeadTag, Status
@@ -100,15 +100,25 @@ def matching(params: QueryDict, *, scope: Scope = EVERY_BOT) -> QuerySet[Lead]:
 
 def status_counts(params: QueryDict, *, scope: Scope = EVERY_BOT) -> dict[str, int]:
     """Leads per status under every filter but the status one, in one query (cached, under the
-    scope too: the FilterSet and the SQL are only built on a miss)."""
+    scope too: the FilterSet and the SQL are only built on a miss): `all` of them (a status
+    that is none of the six counts there only) and `newest`, the highest id listed, from which
+    the new-leads bar counts arrivals."""
 
     def compute() -> dict[str, int]:
         without_status = params.copy()
         without_status.pop("status", None)
         queryset = matching(without_status, scope=scope).order_by()
-        aggregates = {value: Count("id", filter=Q(status=value)) for value, _ in Status.choices}
-        # newest: the highest id listed, from which the new-leads bar counts arrivals.
-        return queryset.aggregate(all=Count("id"), newest=Max("id"), **aggregates)
+        # GROUP BY status: the (is_lead, status, …) index answers it alone, where a count per
+        # status read every row (a third of the time without a filter, half with a search).
+        groups = queryset.values_list("status").annotate(n=Count("id"), newest=Max("id"))
+        counts = dict.fromkeys(Status.values, 0)
+        total, newest = 0, None
+        for status, n, highest in groups:
+            total += n
+            newest = highest if newest is None else max(newest, highest)
+            if status in counts:
+                counts[status] = n
+        return {"all": total, "newest": newest, **counts}
 
     return counting.cached("status-counts", status_counts_key(params, scope), compute)
 
