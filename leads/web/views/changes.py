@@ -87,4 +87,5 @@ def change_counts(request: HttpRequest) -> HttpResponse:
         request,
         "leads/partials/change_counts.html",
         {"counts": selectors.change_counts(seen(request).scope)},
+        using="jinja2",
     )

@@ -93,16 +93,25 @@ def _render(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
         "note_form": forms.get("note_form") or NoteForm(),
         "tag_form": forms.get("tag_form") or AddTagForm(),
-        "contact_form": forms.get("contact_form")
-        or ContactForm(initial=model_to_dict(lead, fields=ContactForm.base_fields)),
-        "attribute_formset": forms.get("attribute_formset")
-        or AttributeFormSet(initial=lead.attributes, prefix="attr"),
+        **_contact_forms(lead, forms, editable),
         "api_error": forms.get("api_error", {}),
         "conflict": conflict,
         "conflict_rows": _conflict_rows(conflict),
         "open_changes": lead.changes.filter(state__in=LeadChange.OPEN_STATES).order_by("id"),
     }
     return render(request, "leads/detail.html", context, using="jinja2")
+
+
+def _contact_forms(lead: Lead, forms: dict, editable: bool) -> dict:
+    """The contact form and its attribute rows, made only for those who may edit them."""
+    if not editable:
+        return {"contact_form": None, "attribute_formset": None}
+    return {
+        "contact_form": forms.get("contact_form")
+        or ContactForm(initial=model_to_dict(lead, fields=ContactForm.base_fields)),
+        "attribute_formset": forms.get("attribute_formset")
+        or AttributeFormSet(initial=lead.attributes, prefix="attr"),
+    }
 
 
 def _conflict_rows(conflict) -> list[tuple[str, object, object]]:

@@ -349,4 +349,4 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
 def tag_options(request: HttpRequest) -> HttpResponse:
     """<option>s of the tags in use, for the tag inputs' datalist (loaded by htmx)."""
     tags = list_queries.tag_suggestions(scope=seen(request).scope)
-    return render(request, "leads/partials/tag_options.html", {"tags": tags})
+    return render(request, "leads/partials/tag_options.html", {"tags": tags}, using="jinja2")
