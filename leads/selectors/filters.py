@@ -1,5 +1,7 @@
 """The list's filters. Every filter lives in the query string, so a filtered view is a URL."""
 
+import copy
+import functools
 from datetime import datetime, time, timedelta
 
 import django_filters
@@ -105,6 +107,12 @@ class LeadFilter(django_filters.FilterSet):
     # Set by the list when its cached count says the search matches many rows (see filter_q).
     many_matches = False
 
+    def get_form_class(self):
+        """The form class, made once per process: django-filter makes a new class, with a new
+        form field for each of the fifteen filters, for every FilterSet (a list page makes one,
+        two after an edit). These filters take nothing from the request, so one serves all."""
+        return form_class_of(type(self))
+
     def filter_q(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         """Substring search over name, email and phone, through the search index (see
         migration 0003): FTS5 trigram on SQLite, pg_trgm behind icontains on PostgreSQL."""
@@ -161,6 +169,15 @@ class LeadFilter(django_filters.FilterSet):
         if value == "me":
             return queryset.none()  # still "me": the person is linked to no agent id
         return queryset.filter(agent_id="" if value == "none" else value)
+
+
+@functools.cache
+def form_class_of(filterset_class: type[django_filters.FilterSet]) -> type[forms.Form]:
+    """django-filter's form class for `filterset_class` (FilterSet.get_form_class), from copies
+    of its filters so that theirs stay without a form field (each FilterSet copies them)."""
+    filters = copy.deepcopy(filterset_class.base_filters)
+    fields = {name: filter_.field for name, filter_ in filters.items()}
+    return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
 
 
 class ChangeFilter(django_filters.FilterSet):
