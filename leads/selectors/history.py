@@ -122,6 +122,20 @@ def lead_history(*, lead: Lead, limit: int = 20) -> list[Entry]:
     return describe_all(lead.changes.select_related("user").order_by("-created_at", "-id")[:limit])
 
 
+def history_and_notes(*, lead: Lead, limit: int = 20) -> tuple[list[Entry], list[Note]]:
+    """lead_history() and lead_notes() in one query for a lead with at most `limit` changes
+    (most): its latest changes are then all of them, its notes' authors among them."""
+    recent = list(lead.changes.select_related("user").order_by("-created_at", "-id")[: limit + 1])
+    entries = describe_all(recent[:limit])
+    if len(recent) > limit:
+        return entries, lead_notes(lead=lead)
+    noted = sorted(
+        (c for c in recent if "notes" in c.after and c.state != LeadChange.State.DISCARDED),
+        key=lambda change: change.pk,
+    )
+    return entries, notes_of(lead, noted)
+
+
 def field_parts(name: str, before, after, names: dict[str, str]) -> list[Part]:
     if name == "status":
         return [Part("status", old=status_word(before), new=status_word(after))]
@@ -196,13 +210,21 @@ def lead_notes(*, lead: Lead) -> list[Note]:
     BotPenguin note with the same words that came first stays BotPenguin's)."""
     if not lead.notes:
         return []
-    waiting: dict[tuple[str, str], list[tuple[int, LeadChange]]] = defaultdict(list)
     changes = (
         lead.changes.filter(after__has_key="notes")
         .exclude(state=LeadChange.State.DISCARDED)
         .select_related("user")
         .order_by("id")
     )
+    return notes_of(lead, changes)
+
+
+def notes_of(lead: Lead, changes: Iterable[LeadChange]) -> list[Note]:
+    """lead_notes() from `changes`: those of the lead that wrote notes (not discarded), oldest
+    first, with their users."""
+    if not lead.notes:
+        return []
+    waiting: dict[tuple[str, str], list[tuple[int, LeadChange]]] = defaultdict(list)
     for change in changes:
         held = Counter(note_key(n) for n in change.before.get("notes") or [])
         for note in added_notes(change.before.get("notes") or [], change.after["notes"]):

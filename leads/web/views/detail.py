@@ -61,6 +61,7 @@ def _render(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
     )
     suffix = f"?{query}" if query else ""
     editable = can_edit_contact(request.user)
+    entries, notes = history.history_and_notes(lead=lead)
     conflict = forms.get("conflict")
     if conflict is not None:
         version = conflict.version
@@ -83,13 +84,13 @@ def _render(request: HttpRequest, lead: Lead, **forms) -> HttpResponse:
         "list_url": reverse("leads:list") + suffix,
         "previous_url": reverse("leads:detail", args=[previous]) + suffix if previous else "",
         "next_url": reverse("leads:detail", args=[following]) + suffix if following else "",
-        "notes": history.lead_notes(lead=lead),
+        "notes": notes,
         "can_edit_contact": editable,
         "can_resolve": can_resolve_changes(request.user),
         "raw_json": json.dumps(lead.raw, indent=2, ensure_ascii=False)
         if can_view_raw(request.user)
         else "",
-        "history": history.lead_history(lead=lead),
+        "history": entries,
         "status_form": forms.get("status_form") or StatusForm(initial={"status": lead.status}),
         "note_form": forms.get("note_form") or NoteForm(),
         "tag_form": forms.get("tag_form") or AddTagForm(),
