@@ -50,6 +50,9 @@ def mirror():
         "status_not=OPEN",
         "type=non-lead&status=OPEN",
         "created_after=not-a-date&status=OPEN",
+        "created_after=not-a-date",
+        "q=person&updated_within=x",
+        "q=person 1&sort=name",
     ],
 )
 def test_the_matching_count_is_the_number_of_rows_shown(agent_client, mirror, query):

@@ -155,7 +155,13 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         whether this request read them from the database)."""
         key = list_queries.status_counts_key(self.params, self.scope)
         self.tabs_read_now = counting.peek("status-counts", key) is None
-        return list_queries.status_counts(self.params, scope=self.scope)
+        return list_queries.status_counts(self.params, scope=self.scope, matched=self.own_matches)
+
+    def own_matches(self):
+        """The page's own filtered leads (its FilterSet's, when valid), which the status tabs
+        count when no status is chosen, rather than building a second FilterSet; else None."""
+        filterset = self.filterset
+        return filterset.qs if filterset.is_valid() else None
 
     def count_by_status(self) -> int | None:
         """The matching count, from the status tabs' counts, which the page reads anyway (a
