@@ -1,5 +1,5 @@
-"""{% frame "nav" %}: a part of every page's frame (the navigation, the messages, the undo
-toast) in a Django template, made by the Jinja2 template the Jinja2 pages include
+"""{% frame "nav" %}: a part of every page's frame (the head's assets, the navigation, the
+messages, the undo toast) in a Django template, made by the Jinja2 template the Jinja2 pages include
 (templates/jinja2/frame/<part>.html): one copy of the frame for both engines."""
 
 from django import template
