@@ -18,7 +18,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.models import InsightsDay, InsightsDirtyDay, InsightsRollupState, Lead, StatusChange
-from leads.selectors.insights_days import day_rows, rollup_zone
+from leads.selectors.insights_days import day_rows
+from leads.selectors.rollup_counts import built, rollup_zone
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def mark(days: Iterable[tuple[int, date]]) -> None:
 def refresh(*, limit: int | None = None) -> int:
     """Recompute the dirty days (at most `limit`), oldest mark first; returns how many. A day
     marked again while it was recomputed stays dirty for the next refresh."""
-    if _rebuild_needed():
+    if not built():
         rebuild()
     dirty = InsightsDirtyDay.objects.order_by("marked_at", "id")
     done = 0
@@ -105,11 +106,6 @@ def refresh(*, limit: int | None = None) -> int:
             claimed.delete()
         done += 1
     return done
-
-
-def _rebuild_needed() -> bool:
-    state = InsightsRollupState.objects.first()
-    return state is None or state.zone != settings.TIME_ZONE
 
 
 def rebuild() -> int:

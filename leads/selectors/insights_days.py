@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import orjson
 from django.conf import settings
@@ -20,18 +19,14 @@ from django.db.models.functions import Cast
 from leads.insights.figures import BACKLOG, Figures
 from leads.insights.histogram import rounded, spread_of
 from leads.insights.period import Period
-from leads.models import InsightsDay, InsightsDirtyDay, InsightsRollupState, Lead, LeadTag, Status
+from leads.models import InsightsDay, Lead, LeadTag
 from leads.models.insights import WAITING_COLUMNS
 from leads.selectors import insights_queries as queries
 from leads.selectors.overdue import rules
+from leads.selectors.rollup_counts import EVERY_STATUS, built, refreshed, rollup_zone
 
 # More days not refreshed yet than this among the bots': the page computes everything live.
 MOST_LIVE_DAYS = 7
-EVERY_STATUS = [*Status.values, ""]
-
-
-def rollup_zone() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 def day_rows(bot_id: int, day: date) -> list[InsightsDay]:
@@ -89,19 +84,11 @@ def figures(filters: queries.Filters, period: Period, now: datetime) -> Figures 
     """The page's figures from the rollup: its rows of the days it has refreshed, and the
     others computed now by day_rows; None when it cannot answer (a tag filter, another time
     zone, a rollup not built for TIME_ZONE yet, more than MOST_LIVE_DAYS days not refreshed)."""
-    if filters.tag or filters.nobody or str(period.zone) != settings.TIME_ZONE:
+    if filters.tag or filters.nobody or str(period.zone) != settings.TIME_ZONE or not built():
         return None
-    state = InsightsRollupState.objects.first()
-    if state is None or state.zone != settings.TIME_ZONE:
-        return None
-    dirty = list(
-        InsightsDirtyDay.objects.filter(bot_id__in=filters.bot_ids).values_list("bot_id", "day")
-    )
+    stored, dirty = refreshed(filters.bot_ids)
     if len(dirty) > MOST_LIVE_DAYS:
         return None
-    stored = InsightsDay.objects.filter(bot_id__in=filters.bot_ids)
-    for bot_id, day in dirty:
-        stored = stored.exclude(bot_id=bot_id, day=day)
     fresh = [row for bot_id, day in dirty for row in day_rows(bot_id, day)]
     if filters.agent is not None:
         stored = stored.filter(agent_id=filters.agent)
