@@ -9,7 +9,7 @@ tags figure: a person in another time zone, or a tag filter, gets the live figur
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import orjson
 from django.conf import settings
@@ -217,8 +217,7 @@ class Sums:
     def backlog(self, filters: queries.Filters, now: datetime) -> tuple[tuple[int, ...], int]:
         """(Open leads per BACKLOG bucket, overdue): those waiting since the horizon's day
         counted from the mirror, exactly; the older ones from the rollup."""
-        zone = rollup_zone()
-        horizon = datetime.combine(self.horizon_day, time.min, tzinfo=zone).astimezone(UTC)
+        horizon = Period(first=self.horizon_day, last=self.horizon_day, zone=rollup_zone()).start
         waiting, _, overdue = queries.backlog(filters, now, since=horizon)
         ruled = rules()
         older = overdue_older = 0
