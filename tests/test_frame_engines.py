@@ -1,7 +1,6 @@
 """The pages agents work in are Jinja2 templates (templates/jinja2), the others Django's: both
 show the same frame. The navigation, the messages and the undo toast are the Jinja2 templates'
-(frame/*.html, which Django's base.html renders with {% frame %}); the head is written twice,
-in base.html and jinja2/base.html, and must stay the same."""
+(frame/*.html, which Django's base.html renders with {% frame %}), the head included."""
 
 import re
 from html import unescape
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.django_db
 def frame_of(html: str) -> str:
     """The page without its own parts (its title, its scripts, its content), the CSRF tokens (a
     new mask on every page) and which section is marked active."""
-    head = html.split("<title>")[0] + html.split("</title>")[1].split("app.js")[0]
+    head = html[: html.index("<title>")]  # the shared head comes first, the page's own after
     nav = html[html.index("<body") : html.index("<main")]
     toast = html[html.index('<div id="undo-toast"') :]
     frame = re.sub(
