@@ -28,17 +28,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from leads.botpenguin.client import BotPenguinClient
 from leads.botpenguin.errors import BotPenguinError, ConfigurationError
 from leads.bots.config import client_for, default_bot
-from leads.models import Bot, Lead, LeadChange, SyncRun
+from leads.models import Bot, SyncRun
 from leads.selectors import counting
 from leads.sync import statistics as db_statistics
 from leads.sync.errors import ListingUnbounded, SyncBusy, SyncError, SyncLeaseLost, one_line
 from leads.sync.lease import SyncLeaseHandle, default_holder, take_sync_lease
+from leads.sync.missing import mark_missing
 from leads.sync.pages import ListingBounds, iter_pages
 from leads.sync.rows import Page, Row, build_page
 from leads.sync.writer import (
@@ -223,11 +223,15 @@ def _sync_leased(
 
 
 def _catch_up_and_mark_missing(job: _Job, kinds: tuple[str, ...], counts: Counts) -> int:
-    """After a full listing: flag the mirrored chats it did not list (never delete them).
+    """After a full listing: flag the mirrored chats that this listing and the full listing
+    before it both did not list (never delete them).
 
     A chat edited while the listing was read jumps to page 1, behind the reader, and would not
     be listed at all: the newest pages are read again first, down to what changed since the sync
-    began."""
+    began. Pages are fetched several at a time, so a chat can also be skipped without being
+    edited: page N+1 is read before page N, then an edit deeper down shifts the listing by one
+    and the last chat of page N becomes the first of page N+1 (seen under load). Such a skip is
+    rare and does not repeat, so one listing's absence is not enough; two in a row are."""
     catch_up = Counts()
     for kind in kinds:
         _sync_kind(job, kind, catch_up, mark=job.sync_time - CATCH_UP_MARGIN, concurrency=1)
@@ -237,21 +241,8 @@ def _catch_up_and_mark_missing(job: _Job, kinds: tuple[str, ...], counts: Counts
     counts.updated += catch_up.updated
     job.lease.renew(force=True)
     counting.bump_mirror_version()
-    # A chat BotPenguin accepted an edit of since the sync began exists, even if the listing
-    # missed it: edited twice while it was read, it jumped behind the listing and then behind
-    # the catch-up too.
-    edited_meanwhile = LeadChange.objects.filter(
-        lead=OuterRef("pk"), delivered_at__gte=job.sync_time
-    )
-    return (
-        Lead.objects.filter(
-            Q(synced_at__lt=job.sync_time) | Q(synced_at__isnull=True),
-            bot=job.bot,
-            is_lead__in=[kind == "lead" for kind in kinds],
-            missing_since__isnull=True,
-        )
-        .exclude(Exists(edited_meanwhile))
-        .update(missing_since=timezone.now())
+    return sum(
+        mark_missing(bot=job.bot, kind=kind, run=job.run, sync_time=job.sync_time) for kind in kinds
     )
 
 
