@@ -98,3 +98,50 @@ def test_a_worker_killed_mid_delivery_leaves_the_change_to_another(botpenguin, u
     assert change.state == "delivered"
     assert box.get_chat(lead.uuid)["status"] == "CLOSED"
     assert Lead.objects.get(pk=lead.pk).change_state == ""
+
+
+def test_a_worker_whose_connection_ends_between_rounds_connects_again(
+    botpenguin, user, monkeypatch
+):
+    """Seen in the load test's faults run on PostgreSQL: pg_terminate_backend landed between the
+    loop's connection check and its query for the next task, and django-tasks-db's loop raised
+    out and ended the worker. Ours (botpenguin/management/commands/db_worker.py) connects again
+    and goes on delivering."""
+    from django.db import OperationalError
+    from django_tasks_db.models import DBTaskResultQuerySet
+
+    from botpanel.management.commands.db_worker import Worker
+
+    box = botpenguin.sandbox
+    lead = make_lead(1, sandbox=box)
+    box.fail_puts = True
+    services.lead_set_status(lead=lead, status="CLOSED", user=user)
+    box.fail_puts = False
+    LeadChange.objects.update(next_attempt_at=None)
+    DBTaskResult.objects.all().delete()
+    deliver_lead_changes.enqueue(lead_id=lead.pk)
+    ended = []
+    get_locked = DBTaskResultQuerySet.get_locked
+
+    def ended_once(queryset):
+        if not ended:
+            ended.append(True)
+            raise OperationalError("terminating connection due to administrator command")
+        return get_locked(queryset)
+
+    monkeypatch.setattr(DBTaskResultQuerySet, "get_locked", ended_once)
+    worker = Worker(
+        queue_names=["default"],
+        interval=0.05,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="reconnecting",
+        excluded_queue_names=[],
+    )
+    worker.run()  # batch: returns once no task is left
+
+    assert ended
+    assert LeadChange.objects.get(lead=lead).state == "delivered"
+    assert [p.body["status"] for p in box.puts(lead.uuid) if p.status == 200] == ["CLOSED"]
