@@ -284,18 +284,29 @@ def test_search_index_follows_edits_and_deletes(agent_client):
 
 def test_a_search_known_to_match_many_rows_shows_the_same_page(agent_client):
     """Once the cached count says a search matches ten times a page or more, SQLite walks the
-    ordered index instead of fetching every match: the rows shown must not change."""
-    for n in range(400):  # 300 Meeras: 12 pages of 25
-        make_lead(n, name=f"Meera {n}" if n % 4 else f"Arjun {n}", status="OPEN")
+    ordered index instead of fetching every match: the rows shown must not change, matches by
+    email (any case) included."""
+    for n in range(400):  # 300 Meeras and 50 MEERA emails: 14 pages of 25
+        make_lead(
+            n,
+            name=f"Meera {n}" if n % 4 else f"Arjun {n}",
+            email=f"MEERA.{n}@example.org" if n % 8 == 0 else f"u{n}@example.org",
+            status="OPEN",
+        )
     url = "/leads/?q=meera&per_page=25"
     cold = agent_client.get(url)
     with CaptureQueriesContext(connection) as ctx:
         warm = agent_client.get(url)
     assert uuids_on_page(warm) == uuids_on_page(cold)
     assert [n_of(u) for u in uuids_on_page(warm)][:3] == [399, 398, 397]
+    # Arjun 392 is found by its email alone, Arjun 396 not at all.
+    assert 392 in [n_of(u) for u in uuids_on_page(warm)]
+    assert 396 not in [n_of(u) for u in uuids_on_page(warm)]
     assert len(ctx.captured_queries) <= PAGE_QUERIES + 1
-    page2 = agent_client.get("/leads/?q=meera&per_page=25&page=2&sort=name")
+    page2_url = "/leads/?q=meera&per_page=25&page=2&sort=name"
+    page2 = agent_client.get(page2_url)
     assert len(uuids_on_page(page2)) == 25
+    assert "350 matching" in page2.content.decode()
     # a deep page (12 of 12) is not 10x inside the 300 matches: fetched by rowid as before
     assert len(uuids_on_page(agent_client.get("/leads/?q=meera&per_page=25&page=12"))) == 25
 
