@@ -51,6 +51,10 @@ def initials_of(name: str, email: str) -> str:
     return "".join(p[0] for p in parts[:2]).upper() or "?"
 
 
+# What the list's search (?q=) looks in (selectors.filters.LeadFilter.filter_q).
+SEARCHED_COLUMNS = ("name", "email", "phone")
+
+
 class Lead(models.Model):
     """One BotPenguin chat user (a lead, or a non-lead chat), as last seen or last written."""
 
@@ -129,11 +133,20 @@ class Lead(models.Model):
         ]
         indexes = [
             # The list: one kind (lead / non-lead), newest first, optionally by status or agent.
-            models.Index(fields=["is_lead", "-remote_updated_at", "-id"], name="lead_kind_updated"),
+            # On PostgreSQL it holds the searched columns too (INCLUDE; SQLite has no such
+            # thing and makes the plain index): a search matching many leads tests them in the
+            # index, in the list's order, and reads only the page's rows from the table.
+            models.Index(
+                fields=["is_lead", "-remote_updated_at", "-id"],
+                include=SEARCHED_COLUMNS,
+                name="lead_kind_updated",
+            ),
             # The list scoped to one bot (`bot_id = X`, selectors.bots): seek the bot's kind, in
             # the list's order, and count it, without reading the other bots' rows.
             models.Index(
-                fields=["bot", "is_lead", "-remote_updated_at", "-id"], name="lead_bot_kind_updated"
+                fields=["bot", "is_lead", "-remote_updated_at", "-id"],
+                include=SEARCHED_COLUMNS,
+                name="lead_bot_kind_updated",
             ),
             models.Index(
                 fields=["is_lead", "status", "-remote_updated_at", "-id"], name="lead_kind_status"

@@ -130,9 +130,19 @@ class LeadFilter(django_filters.FilterSet):
                 matches = RawSQL(walk, [phrase], output_field=BooleanField())  # noqa: S611
                 return queryset.filter(matches)
             return queryset.filter(id__in=RawSQL(SEARCH_MATCHES, [phrase]))  # noqa: S611
-        return queryset.filter(
+        matches = queryset.filter(
             Q(name__icontains=value) | Q(email__icontains=value) | Q(phone__icontains=value)
         )
+        if (
+            self.many_matches
+            and connection.vendor == "postgresql"
+            and hasattr(matches, "ids_first")
+        ):
+            # PostgreSQL walks the list's order index, which holds name, email and phone
+            # (migration 0018), testing each entry there: only the page's rows are read from
+            # the table, not the thousands the search passes over.
+            return matches.ids_first()
+        return matches
 
     def filter_overdue(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(overdue_q()) if value else queryset

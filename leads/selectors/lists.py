@@ -40,12 +40,31 @@ class ListQuerySet(QuerySet):
         clone.__class__ = NamedFirstQuerySet
         return clone
 
+    def ids_first(self) -> "ListQuerySet":
+        """This queryset, every slice of which is fetched with the deferred join: for a filter
+        that an index holding its columns answers alone (the search on PostgreSQL: the list's
+        order indexes include name, email and phone), so that the rows it rejects are never
+        read from the table."""
+        clone = self.all()
+        clone.__class__ = IdsFirstQuerySet
+        return clone
+
+    def deferred(self, k) -> bool:
+        return isinstance(k, slice) and k.step is None and (k.start or 0) >= DEEP_PAGE_OFFSET
+
     def __getitem__(self, k):
-        if isinstance(k, slice) and k.step is None and (k.start or 0) >= DEEP_PAGE_OFFSET:
+        if self.deferred(k):
             # QuerySet's own slicing of the ids: this class's would come back here.
             ids = QuerySet.__getitem__(self.values("pk"), k)
             return self.filter(pk__in=ids)
         return super().__getitem__(k)
+
+
+class IdsFirstQuerySet(ListQuerySet):
+    """A ListQuerySet whose every slice is fetched ids first (ListQuerySet.ids_first)."""
+
+    def deferred(self, k) -> bool:
+        return isinstance(k, slice) and k.step is None
 
 
 class NamedFirstQuerySet(ListQuerySet):
