@@ -264,8 +264,10 @@ def _deliver_claimed(
                 body=body,
             )
             later_fields |= own
-        _record_status_change(lead, changes)
+        # The lead's row before the insights' dirty days, the order every writer takes them in
+        # (an edit, a sync batch): the other order deadlocked with a sync on PostgreSQL.
         lease.drop(delivered=True)
+        _record_status_change(lead, changes)
     logger.info("Delivered %d change(s) of lead %s in one PUT", len(changes), lead_id)
     return Outcome(lead_id, "delivered", change_ids=ids, woken=wake_waiting(lead.bot_id))
 

@@ -1,6 +1,7 @@
 """The delivery queue: one PUT in flight per lead (the delivery lease), backoff after an
 outage, an edit sent while the person waits, durable records and relaxed bookkeeping."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -172,3 +173,49 @@ def test_once_botpenguin_accepts_an_edit_the_edits_backing_off_are_due_at_once(b
     assert waiting.changes.get().state == "delivered"
     assert box.get_chat(waiting.uuid)["status"] == "REVIEW"
     assert asked_to_wait.changes.get().state == "pending"
+
+
+def test_a_delivery_and_a_sync_batch_writing_the_same_lead_do_not_deadlock(botpenguin, user):
+    """Seen in the load test on PostgreSQL: a sync batch holds a lead's row and then marks the
+    insights' days of its leads dirty; a delivery's bookkeeping marked the day of the status it
+    recorded, then waited for the lead's row: a deadlock, and the person's edit answered 500.
+    Every writer now takes the lead's row before the dirty days, so the delivery waits for the
+    batch and goes on."""
+    import threading
+
+    from django.db import DatabaseError, connections
+
+    from leads import rollup
+
+    box = botpenguin.sandbox
+    lead = make_lead(1, sandbox=box)
+    box.fail_puts = True
+    services.lead_set_status(lead=lead, status="REVIEW", user=user)
+    box.fail_puts = False
+    owner = delivery.claim(lead.pk)  # as an edit does before its PUT
+    batch_holds_the_lead = threading.Event()
+    errors = []
+
+    def sync_batch():
+        try:
+            with transaction.atomic():
+                Lead.objects.filter(pk=lead.pk).update(city="Pune")
+                batch_holds_the_lead.set()
+                time.sleep(1.5)  # the delivery's bookkeeping reaches its writes meanwhile
+                rollup.touch([lead.pk])
+        except DatabaseError as e:  # a deadlock ends one of the two
+            errors.append(e)
+        finally:
+            connections.close_all()
+
+    batch = threading.Thread(target=sync_batch)
+    batch.start()
+    assert batch_holds_the_lead.wait(10)
+    try:
+        outcome = delivery.deliver_lead(lead.pk, force=True, owner=owner)
+    finally:
+        batch.join(30)
+    assert errors == []
+    assert outcome.state == "delivered"
+    assert Lead.objects.get(pk=lead.pk).city == "Pune"
+    assert LeadChange.objects.get(lead=lead).state == "delivered"
