@@ -63,6 +63,20 @@ def make_lead(n: int = 0, *, sandbox=None, **fields) -> Lead:
     return lead
 
 
+def pending_status_edit(sandbox, user, status: str = "CLOSED") -> Lead:
+    """A lead (in `sandbox`) with a status edit that BotPenguin refused for now: pending, due for
+    its next attempt."""
+    from leads import services
+    from leads.models import LeadChange
+
+    lead = make_lead(1, sandbox=sandbox)
+    sandbox.fail_puts = True
+    services.lead_set_status(lead=lead, status=status, user=user)
+    sandbox.fail_puts = False
+    LeadChange.objects.filter(lead=lead).update(next_attempt_at=None)
+    return lead
+
+
 def as_chat(lead: Lead) -> dict:
     """The lead in the GET shape, as BotPenguin would hold it."""
     return {

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from leads import delivery, services
 from leads.models import Lead, LeadChange
-from tests.factories import make_lead
+from tests.factories import make_lead, pending_status_edit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -187,11 +187,7 @@ def test_a_delivery_and_a_sync_batch_writing_the_same_lead_do_not_deadlock(botpe
 
     from leads import rollup
 
-    box = botpenguin.sandbox
-    lead = make_lead(1, sandbox=box)
-    box.fail_puts = True
-    services.lead_set_status(lead=lead, status="REVIEW", user=user)
-    box.fail_puts = False
+    lead = pending_status_edit(botpenguin.sandbox, user, "REVIEW")
     owner = delivery.claim(lead.pk)  # as an edit does before its PUT
     batch_holds_the_lead = threading.Event()
     errors = []

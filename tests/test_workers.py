@@ -11,7 +11,7 @@ from django_tasks_db.models import DBTaskResult
 from leads import services
 from leads.models import Lead, LeadChange
 from leads.tasks import deliver_lead_changes
-from tests.factories import ROOT, child_env, make_lead, manage
+from tests.factories import ROOT, child_env, make_lead, manage, pending_status_edit
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -113,11 +113,7 @@ def test_a_worker_whose_connection_ends_between_rounds_connects_again(
     from botpanel.management.commands.db_worker import Worker
 
     box = botpenguin.sandbox
-    lead = make_lead(1, sandbox=box)
-    box.fail_puts = True
-    services.lead_set_status(lead=lead, status="CLOSED", user=user)
-    box.fail_puts = False
-    LeadChange.objects.update(next_attempt_at=None)
+    lead = pending_status_edit(box, user, "CLOSED")
     DBTaskResult.objects.all().delete()
     deliver_lead_changes.enqueue(lead_id=lead.pk)
     ended = []
