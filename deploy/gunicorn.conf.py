@@ -1,12 +1,20 @@
 """Gunicorn settings for BotPanel (`gunicorn -c deploy/gunicorn.conf.py botpanel.wsgi`).
 
 Everything a machine may want to change comes from the environment (the systemd unit reads
-/etc/botpanel/env): GUNICORN_BIND, WEB_CONCURRENCY (worker processes), GUNICORN_THREADS,
+/etc/botpanel/env): GUNICORN_BIND, WEB_CONCURRENCY (worker processes), GUNICORN_THREADS (by
+default 4 with SQLite, 1 with PostgreSQL),
 GUNICORN_TIMEOUT, GUNICORN_FORWARDED_ALLOW_IPS. nginx (or the load balancer) sits in front and
 terminates TLS, so by default gunicorn listens on loopback only.
 """
 
 import os
+from pathlib import Path
+
+import environ
+
+# The settings' own sources, so that the defaults below see the database they will use: the
+# environment first, then the project's optional .env (botpanel/settings.py reads it the same way).
+environ.Env.read_env(Path(__file__).resolve().parent.parent / ".env", overwrite=False)
 
 
 def _int(name: str, default: int) -> int:
@@ -14,11 +22,20 @@ def _int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _sqlite() -> bool:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    return not url or url.startswith("sqlite")
+
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# Plain sync workers: each request holds one worker, and an edit waits for BotPenguin for at most
-# BOTPENGUIN_EDIT_TIMEOUT (5 s). 2-4 per core is a good start; a web process needs ~80 MB.
+# 2 processes per core; a web process needs ~80 MB. A person's edit holds its worker while
+# BotPenguin answers the PUT (at most BOTPENGUIN_EDIT_TIMEOUT, 5 s). With SQLite, 4 threads per
+# process keep the other requests moving meanwhile: the faults load test (100 agents, 2 cores)
+# met its p95 with them and missed it with 1 or 2. With PostgreSQL on the same cores, its own
+# processes need the CPU that more threads would contend for, and plain workers did better
+# (README, "Load test"); with the database on another machine, try GUNICORN_THREADS=4.
 workers = _int("WEB_CONCURRENCY", (os.cpu_count() or 1) * 2)
-threads = _int("GUNICORN_THREADS", 1)
+threads = _int("GUNICORN_THREADS", 4 if _sqlite() else 1)
 worker_class = "gthread" if threads > 1 else "sync"
 # A bulk action on a whole page sends one PUT per lead while the person waits (until BotPenguin
 # proves unreachable); give it room rather than killing the worker half-way.

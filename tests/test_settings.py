@@ -193,3 +193,44 @@ def test_sessions_go_through_the_cache_only_when_it_is_shared():
         "redis": "django.contrib.sessions.backends.cached_db",
         "database": "django.contrib.sessions.backends.cached_db",
     }
+
+
+@pytest.mark.parametrize(
+    ("environment", "threads", "worker_class"),
+    [
+        ({}, 4, "gthread"),  # no DATABASE_URL: SQLite
+        ({"DATABASE_URL": "sqlite:////srv/botpanel/db.sqlite3"}, 4, "gthread"),
+        ({"DATABASE_URL": "postgres://botpanel@db/botpanel"}, 1, "sync"),
+        (
+            {"DATABASE_URL": "postgres://botpanel@db/botpanel", "GUNICORN_THREADS": "4"},
+            4,
+            "gthread",
+        ),
+        ({"GUNICORN_THREADS": "1"}, 1, "sync"),
+    ],
+)
+def test_gunicorn_runs_threads_by_default_with_sqlite_only(environment, threads, worker_class):
+    """deploy/gunicorn.conf.py as gunicorn reads it, in a clean environment: four threads per
+    worker with SQLite (an edit waits for the PUT without holding up the rest), plain workers
+    with PostgreSQL, GUNICORN_THREADS over both."""
+    dotenv = BASE_DIR / ".env"
+    if (
+        "DATABASE_URL" not in environment
+        and dotenv.exists()
+        and "DATABASE_URL" in dotenv.read_text()
+    ):
+        pytest.skip("this checkout's .env names a database")
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "GUNICORN_THREADS")}
+    script = (
+        "import json, runpy; c = runpy.run_path('deploy/gunicorn.conf.py'); "
+        "print(json.dumps([c['threads'], c['worker_class']]))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env={**clean, **environment},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert json.loads(output) == [threads, worker_class]
