@@ -187,7 +187,8 @@ def form_class_of(filterset_class: type[django_filters.FilterSet]) -> type[forms
     of its filters so that theirs stay without a form field (each FilterSet copies them)."""
     filters = copy.deepcopy(filterset_class.base_filters)
     fields = {name: filter_.field for name, filter_ in filters.items()}
-    return type(f"{filterset_class.__name__}Form", (filterset_class._meta.form,), fields)
+    # forms.Form: the base django-filter gives a FilterSet whose Meta names no form, as ours.
+    return type(f"{filterset_class.__name__}Form", (forms.Form,), fields)
 
 
 class ChangeFilter(django_filters.FilterSet):
