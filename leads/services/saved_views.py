@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Max
 from django.http import Http404, QueryDict
@@ -220,9 +221,17 @@ def saved_view_delete(*, view: SavedView, user) -> None:
     view.delete()
 
 
+# Who opened which lead, as this process last marked it (lead_mark_seen).
+SEEN_KEY = "botpanel:seen:{}:{}"
+SEEN_SECONDS = 24 * 3600
+
+
 def lead_mark_seen(*, lead: Lead, user) -> None:
     """`user` opened `lead`: it is no longer new for them. One upsert, and only for a lead that
-    arrived recently enough to be new (queues.new_for); an older one is never marked new."""
+    arrived recently enough to be new (queues.new_for); an older one is never marked new. Only
+    whether they opened it counts (the list's New mark), so a lead this process already marked
+    for them is not marked again: a reload, or the page a form comes back to, writes nothing
+    (on SQLite a write takes the database's one lock)."""
     if user is None or not user.is_authenticated:
         return
     require_visible(user, lead.bot_id)
@@ -230,9 +239,13 @@ def lead_mark_seen(*, lead: Lead, user) -> None:
     arrived = lead.remote_created_at
     if arrived is None or arrived < now - timedelta(days=new_lead_days()):
         return
+    key = SEEN_KEY.format(user.pk, lead.pk)
+    if cache.get(key) is not None:
+        return
     LeadSeen.objects.bulk_create(
         [LeadSeen(user=user, lead=lead, seen_at=now)],
         update_conflicts=True,
         unique_fields=["user", "lead"],
         update_fields=["seen_at"],
     )
+    cache.set(key, True, SEEN_SECONDS)

@@ -9,7 +9,6 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib import messages
-from django.core.cache import cache
 from django.forms.models import model_to_dict
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
@@ -137,23 +136,8 @@ def _show(name: str, value) -> str:
 @permission_required(VIEW)
 def lead_detail(request: HttpRequest, uuid: str) -> HttpResponse:
     lead = lead_or_404(request, uuid)
-    _mark_seen(request, lead)
+    services.lead_mark_seen(lead=lead, user=request.user)  # no longer new for them
     return _render(request, lead, **_kept_forms(request, lead))
-
-
-# Who opened which lead, as this process last marked it (leads.services.lead_mark_seen).
-SEEN_KEY = "botpanel:seen:{}:{}"
-SEEN_SECONDS = 24 * 3600
-
-
-def _mark_seen(request: HttpRequest, lead: Lead) -> None:
-    """The lead is no longer new for the person. Only whether they opened it counts (the list's
-    New mark), so a lead already marked for them is not marked again: a reload, or the page a
-    form comes back to, writes nothing (on SQLite a write takes the database's one lock)."""
-    key = SEEN_KEY.format(request.user.pk, lead.pk)
-    if cache.get(key) is None:
-        services.lead_mark_seen(lead=lead, user=request.user)
-        cache.set(key, True, SEEN_SECONDS)
 
 
 # --- Post/Redirect/Get: a form that is refused is kept in the session for the page it
