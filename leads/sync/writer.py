@@ -112,10 +112,14 @@ class LeadColumns:
     def values(self, row: Row) -> tuple:
         values = self.template | self.adapted(row.fields)
         values.update(uuid=row.uuid, raw=row.raw, raw_hash=row.raw_hash)
-        values["waiting_since"] = values[
-            "remote_created_at" if row.fields["status"] in ("OPEN", "") else "remote_updated_at"
-        ]
+        values["waiting_since"] = values[waiting_field(row.fields["status"])]
         return tuple([values[name] for name in self.columns])
+
+
+def waiting_field(status: str) -> str:
+    """What a new lead waits since: its arrival while it is Open (or has no status), else its
+    updatedAt, the latest its status can have been set."""
+    return "remote_created_at" if status in ("OPEN", "") else "remote_updated_at"
 
 
 def write_batch(columns: LeadColumns, rows: Sequence[Row]) -> BatchResult:
@@ -166,7 +170,8 @@ def _mark_insights_days(columns: LeadColumns, rows: list[Row], existing: dict[st
     for row in rows:
         if row.uuid not in existing:
             created, updated = row.fields["remote_created_at"], row.fields["remote_updated_at"]
-            waiting = created if row.fields["status"] in ("OPEN", "") else updated
+            waiting = row.fields[waiting_field(row.fields["status"])]
+            # Its starting point's moment, as transitions dates it.
             moments += [created, waiting, created or updated or columns.sync_time]
     rollup.mark(rollup.days_of(columns.bot_id, moments))
 
