@@ -59,8 +59,13 @@ def agent_label(agent_id: str) -> people.AgentLabel:
     return people.agent_label(agent_id or "")
 
 
-def _single_bot(user) -> bool:
-    return visibility(user).installation_bots == 1
+def _people_choices(user, bot_ids) -> list[tuple[str, str]]:
+    """(agent id, name) of the people of the bots `bot_ids`, for a choice of person."""
+    single_bot = visibility(user).installation_bots == 1
+    return [
+        (person.agent_id, person.name)
+        for person in people.people_of_bots(bot_ids, single_bot=single_bot)
+    ]
 
 
 def assign_control(request: HttpRequest, lead: Lead, bot_suffix: str = "") -> dict:
@@ -72,10 +77,7 @@ def assign_control(request: HttpRequest, lead: Lead, bot_suffix: str = "") -> di
     others = services.may_assign_others(user)
     choices = []
     if others:
-        choices = [
-            (person.agent_id, person.name)
-            for person in people.people_of_bots([lead.bot_id], single_bot=_single_bot(user))
-        ]
+        choices = _people_choices(user, [lead.bot_id])
         if lead.agent_id and lead.agent_id not in {value for value, _ in choices}:
             # Held by an id of no one on this team: kept as the current choice.
             choices.insert(0, (lead.agent_id, people.agent_label(lead.agent_id).text))
@@ -103,11 +105,7 @@ def agent_filter(request: HttpRequest, value: str = "", assignable: bool = False
     choices = [(people.ME, "Me"), (people.NOBODY, "Unassigned")]
     if not assignable or services.may_assign_others(user):
         chosen = current_bot(request)
-        bots = [chosen] if chosen is not None else visibility(user).ids
-        choices += [
-            (person.agent_id, person.name)
-            for person in people.people_of_bots(bots, single_bot=_single_bot(user))
-        ]
+        choices += _people_choices(user, [chosen] if chosen is not None else visibility(user).ids)
     value = value or ""
     if value and value not in {v for v, _ in choices}:
         choices.append((value, people.agent_label(value).text))
