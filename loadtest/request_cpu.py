@@ -19,6 +19,10 @@ time over the agents' actions and keeps each kind's profile in var/loadprofile/<
 the previous run (the sandbox starts again with fresh chats, so some edits may conflict):
 quicker, for trying a change.
 
+With DATABASE_URL=postgres://… it runs on PostgreSQL instead (database `<name>_loadprofile`
+beside the URL's, created anew unless --reuse) and reports, beside this process's CPU, the CPU
+the request's PostgreSQL backend used (read from /proc, so the server must be on this machine).
+
 Run it under `flock /tmp/bench.lock` like every measurement on the shared machine.
 """
 
@@ -82,7 +86,7 @@ class ClientSession:
         if self.profiles is not None:
             profile = self.profiles.setdefault(self.kind, cProfile.Profile(time.process_time))
             profile.enable()
-        started = time.process_time()
+        started, db_started = time.process_time(), backend_cpu()
         if method == "POST":
             response = self.client.post(
                 path,
@@ -93,10 +97,27 @@ class ClientSession:
         else:
             response = self.client.get(path, headers=headers)
         answer = Answer(response)
-        self.record(self.kind, time.process_time() - started)
+        self.record(self.kind, time.process_time() - started, backend_cpu_since(db_started))
         if profile is not None:
             profile.disable()
         return answer
+
+
+def backend_cpu() -> tuple[int, float]:
+    """(pid, CPU seconds used) of the PostgreSQL backend of this thread's connection; (0, 0) on
+    SQLite or without a connection."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or connection.connection is None:
+        return 0, 0.0
+    pid = connection.connection.info.backend_pid
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return pid, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def backend_cpu_since(before: tuple[int, float]) -> float:
+    pid, used = backend_cpu()
+    return used - before[1] if pid == before[0] else used
 
 
 class ProfiledAgent(Agent):
@@ -128,10 +149,14 @@ class ProfiledAgent(Agent):
 def set_up(reuse: bool) -> tuple[loadtest.Run, loadtest.Team]:
     """The load test's set-up, into this tool's own database and log folder."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    if not reuse:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
-    run = loadtest.environment("SQLite", f"sqlite:///{DB_PATH}", None)
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith(("postgres://", "postgresql://")):
+        run = loadtest.environment("PostgreSQL", _postgres_database(url, reuse), None)
+    else:
+        if not reuse:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{DB_PATH}{suffix}").unlink(missing_ok=True)
+        run = loadtest.environment("SQLite", f"sqlite:///{DB_PATH}", None)
     run.logs = {name: LOG_DIR / f"{name}.log" for name in loadtest.LOG_NAMES}
     run.env["ALLOWED_HOSTS"] = HOST.split(":")[0]
     if reuse:  # the sandbox only (edits are sent to it), and the accounts again
@@ -145,6 +170,22 @@ def set_up(reuse: bool) -> tuple[loadtest.Run, loadtest.Team]:
         found = shell_json(LEADS_AND_SETTINGS, run.env, run.logs["setup"])
         return run, loadtest.Team(names, password, found["uuids"], found["proxy_ssl"], {})
     return run, loadtest.set_up(run)
+
+
+def _postgres_database(url: str, reuse: bool) -> str:
+    """The URL of this tool's own PostgreSQL database, created anew unless `reuse`."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'postgres'}_loadprofile"
+    if not reuse:
+        admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def _sandbox_args(run: loadtest.Run) -> list[str]:
@@ -201,21 +242,26 @@ def extra_kinds(agent: Agent, times: int) -> None:
             agent.request(kind, "GET", path, htmx=True, referer="/leads/")
 
 
-def report(cpu: dict[str, list[float]], wanted: set[str] | None) -> None:
-    total = sum(sum(v) for k, v in cpu.items() if k not in ("login", "static"))
-    count = sum(len(v) for k, v in cpu.items() if k not in ("login", "static"))
-    print(f"\n{'kind':<14}{'n':>6}{'mean ms':>9}{'median':>8}{'p90':>7}{'share':>7}")
+def report(cpu: dict[str, list[float]], db: dict[str, list[float]], wanted: set[str] | None):
+    mix = [k for k in cpu if k not in ("login", "static")]
+    total = sum(sum(cpu[k]) for k in mix)
+    count = sum(len(cpu[k]) for k in mix)
+    db_total = sum(sum(db[k]) for k in mix)
+    print(f"\n{'kind':<14}{'n':>6}{'mean ms':>9}{'median':>8}{'p90':>7}{'share':>7}{'db mean':>9}")
     for kind, values in sorted(cpu.items(), key=lambda i: -sum(i[1])):
         if wanted and kind not in wanted:
             continue
         values_ms = sorted(v * 1000 for v in values)
-        share = 100 * sum(values) / total if kind not in ("login", "static") else 0
+        share = 100 * sum(values) / total if kind in mix else 0
         p90 = values_ms[int(0.9 * (len(values_ms) - 1))]
         print(
             f"{kind:<14}{len(values):>6}{statistics.fmean(values_ms):>9.2f}"
             f"{statistics.median(values_ms):>8.2f}{p90:>7.2f}{share:>6.1f}%"
+            f"{1000 * statistics.fmean(db[kind]):>9.2f}"
         )
-    print(f"all but login and static: {count} requests, {1000 * total / max(1, count):.2f} ms each")
+    each, db_each = 1000 * total / max(1, count), 1000 * db_total / max(1, count)
+    print(f"all but login and static: {count} requests, {each:.2f} ms each", end="")
+    print(f" (+ {db_each:.2f} ms in PostgreSQL)" if db_total else "")
 
 
 def print_profiles(profiles: dict[str, cProfile.Profile], top: int) -> None:
@@ -240,16 +286,23 @@ def main() -> int:
     args = parser.parse_args()
     loadtest.handle_signals()
     cpu: dict[str, list[float]] = defaultdict(list)
+    db: dict[str, list[float]] = defaultdict(list)
+
+    def record(kind: str, seconds: float, db_seconds: float) -> None:
+        cpu[kind].append(seconds)
+        db[kind].append(db_seconds)
+
     try:
         t0 = time.monotonic()
         run, team = set_up(args.reuse)
         print(f"Set up in {time.monotonic() - t0:.0f} s: {len(team.uuids)} leads.", flush=True)
         start_django(run)
-        agents = make_agents(run, team, args.agents, lambda k, s: cpu[k].append(s))
+        agents = make_agents(run, team, args.agents, record)
         for agent in agents:  # the sign-in pages and the static files are not the mix
             agent.clock = 0.0
         for kind in ("login", "list", "tags", "poll_counts", "static"):
             cpu.pop(kind, None)
+            db.pop(kind, None)
         profiles: dict[str, cProfile.Profile] | None = {} if args.cprofile else None
         for agent in agents:
             agent.session.profiles = profiles
@@ -261,7 +314,7 @@ def main() -> int:
         for agent in agents:
             for edit in agent.edits:
                 outcomes[f"{edit.via}:{edit.outcome}"] += 1
-        report(cpu, set(filter(None, args.kinds.split(","))) or None)
+        report(cpu, db, set(filter(None, args.kinds.split(","))) or None)
         print("edits:", dict(sorted(outcomes.items())), "failures:", failures[:5])
         if profiles:
             print_profiles(profiles, args.cprofile)
