@@ -42,9 +42,12 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = _int("GUNICORN_TIMEOUT", 120)
 graceful_timeout = 30
 keepalive = 5  # nginx keeps upstream connections open
-# Recycle workers now and then so that a slow leak cannot grow for weeks.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = max_requests // 10
+# Recycle workers now and then so that a slow leak cannot grow for weeks, but rarely and each at
+# its own time: a new worker imports Django and fills its caches again, and with a narrow jitter
+# the workers, started together, were all replaced within the same seconds (a stall the load
+# test saw every ~50 s at 2,000 requests).
+max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
+max_requests_jitter = max_requests // 2
 # Trust X-Forwarded-* only from the proxy in front (nginx on this machine by default).
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
 # Logs go to stdout/stderr, i.e. the journal under systemd. The access log shows no query

@@ -221,16 +221,32 @@ def test_gunicorn_runs_threads_by_default_with_sqlite_only(environment, threads,
     ):
         pytest.skip("this checkout's .env names a database")
     clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "GUNICORN_THREADS")}
+    found = gunicorn_settings({**clean, **environment}, "threads", "worker_class")
+    assert found == [threads, worker_class]
+
+
+def gunicorn_settings(environment: dict, *names: str) -> list:
+    """The named settings of deploy/gunicorn.conf.py as gunicorn reads it, in `environment`."""
     script = (
         "import json, runpy; c = runpy.run_path('deploy/gunicorn.conf.py'); "
-        "print(json.dumps([c['threads'], c['worker_class']]))"
+        f"print(json.dumps([c[name] for name in {list(names)!r}]))"
     )
     output = subprocess.run(
         [sys.executable, "-c", script],
         cwd=BASE_DIR,
-        env={**clean, **environment},
+        env=environment,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    assert json.loads(output) == [threads, worker_class]
+    return json.loads(output)
+
+
+def test_gunicorn_replaces_its_workers_rarely_and_each_at_its_own_time():
+    """The workers start together; a narrow max_requests jitter replaced all of them within the
+    same seconds under load (each new one imports Django and refills its caches: a stall)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("GUNICORN_")}
+    max_requests, jitter = gunicorn_settings(clean, "max_requests", "max_requests_jitter")
+    assert max_requests >= 10_000
+    # Workers that started together are replaced spread over half a cycle or more.
+    assert jitter >= max_requests // 2
