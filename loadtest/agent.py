@@ -196,6 +196,9 @@ class Agent:
                 return
             if self.go is not None:
                 self.go.wait()
+                # People already at work do not all click in the same instant: each starts
+                # the window somewhere in its think time, as it would be mid-session.
+                self.think(0.0, 2.0)
             self.warming = False
             while time.monotonic() < self.deadline:
                 kinds, weights = zip(*ACTIONS, strict=True)
