@@ -18,7 +18,7 @@ from leads.selectors import macros, people
 from leads.selectors.bots import visibility
 from leads.web import display
 from leads.web.scope import current_bot
-from leads.web.views.undo import take_offer
+from leads.web.undo_offer import take_offer
 
 
 def csrf_field(token) -> SafeString:

@@ -16,8 +16,8 @@ from leads.web.assigning import chosen_agent_id, refusal_text
 from leads.web.redirects import redirect_back
 from leads.web.scope import lead_or_404
 from leads.web.tables import LeadTable
+from leads.web.undo_offer import offer_undo
 from leads.web.views.list import bot_names, filter_query_string
-from leads.web.views.undo import offer_undo
 
 
 def outcome_text(lead: Lead, change: LeadChange | None, user) -> str:

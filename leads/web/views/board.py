@@ -34,8 +34,8 @@ from leads.web.assigning import not_linked_text
 from leads.web.display import relative
 from leads.web.scope import current_bot, lead_or_404, list_params, seen
 from leads.web.tables import UUID_SLOT, RenderedCache, lead_url, this_minute
+from leads.web.undo_offer import offer_undo
 from leads.web.views.home import no_bots
-from leads.web.views.undo import offer_undo
 
 # (key, value, label) of each status: key n moves a focused card to the n-th column.
 STATUS_KEYS = tuple((n, value, label) for n, (value, label) in enumerate(Status.choices, 1))

@@ -40,8 +40,8 @@ from leads.web.forms import (
     StatusForm,
 )
 from leads.web.scope import lead_or_404, seen
+from leads.web.undo_offer import offer_undo
 from leads.web.views.list import filter_query_string
-from leads.web.views.undo import offer_undo
 
 
 def _detail_url(request: HttpRequest, lead: Lead) -> str:

@@ -29,9 +29,9 @@ from leads.web.forms import BulkActionForm
 from leads.web.redirects import redirect_back
 from leads.web.scope import current_bot, lead_or_404, list_params, seen
 from leads.web.tables import ROW_FIELDS, LeadTable
+from leads.web.undo_offer import offer_undo
 from leads.web.views import workspace
 from leads.web.views.home import no_bots
-from leads.web.views.undo import offer_undo
 
 CONTROL_PARAMS = list_queries.CONTROL_PARAMS
 # The keyboard shortcuts' help: "1 Open, 2 In progress, …" (keys 1–6 set a row's status).

@@ -18,7 +18,7 @@ from leads.selectors.macros import macro_for_bots
 from leads.selectors.people import resolve_me
 from leads.web.redirects import redirect_back
 from leads.web.scope import lead_or_404, seen
-from leads.web.views.undo import offer_undo
+from leads.web.undo_offer import offer_undo
 
 MAX_FAILED_SHOWN = 20
 
