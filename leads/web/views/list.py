@@ -150,12 +150,13 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         }
 
     @cached_property
-    def status_counts(self) -> dict[str, int]:
-        """The status tabs' counts: every filter but the status one (cached; `tabs_read_now`:
-        whether this request read them from the database)."""
+    def tabs(self) -> tuple[dict[str, int], bool]:
+        """The status tabs' counts (every filter but the status one; cached), and whether this
+        request read them from the database."""
         key = list_queries.status_counts_key(self.params, self.scope)
-        self.tabs_read_now = counting.peek("status-counts", key) is None
-        return list_queries.status_counts(self.params, scope=self.scope, matched=self.own_matches)
+        read_now = counting.peek("status-counts", key) is None
+        counts = list_queries.status_counts(self.params, scope=self.scope, matched=self.own_matches)
+        return counts, read_now
 
     def own_matches(self):
         """The page's own filtered leads (its FilterSet's, when valid), which the status tabs
@@ -173,8 +174,8 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         chosen = set(self.params.getlist("status"))
         if not chosen <= set(Status.values):
             return None
-        counts = self.status_counts
-        if not self.tabs_read_now:
+        counts, read_now = self.tabs
+        if not read_now:
             return None
         return counts["all"] if not chosen else sum(counts[value] for value in chosen)
 
@@ -192,7 +193,7 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
         query = filter_query_string(params)
         non_lead = list_queries.is_non_lead(params)
         base = {"type": "non-lead"} if non_lead else {}
-        counts = self.status_counts
+        counts, _ = self.tabs
         visible = seen(self.request)
         active = params.getlist("status")
         form = context["filter"].form
