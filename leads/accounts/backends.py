@@ -6,8 +6,10 @@ from functools import cache
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Aggregate, OuterRef, QuerySet, Subquery, TextField
+
+from leads.compiled import STAND_IN, CompiledQuery, compile_once
 
 
 class PermissionNames(Aggregate):
@@ -46,13 +48,10 @@ def users_with_permissions() -> QuerySet:
 
 
 @cache
-def user_with_permissions_sql() -> str:
-    """users_with_permissions() for one user id (the only parameter), compiled once per process:
-    compiling the two subqueries costs as much as running them, on every request."""
-    sql, params = users_with_permissions().filter(pk=0).query.sql_with_params()
-    if list(params) != [0]:
-        raise ImproperlyConfigured(f"Expected the user id as the only parameter, not {params}")
-    return sql
+def user_with_permissions_query() -> CompiledQuery:
+    """users_with_permissions() for one user id, compiled once per process: compiling the two
+    subqueries costs as much as running them, on every request."""
+    return compile_once(users_with_permissions().filter(pk=STAND_IN))
 
 
 def split_names(*joined: str | None) -> frozenset[str]:
@@ -62,7 +61,7 @@ def split_names(*joined: str | None) -> frozenset[str]:
 class RoleBackend(ModelBackend):
     """Django's ModelBackend, but the signed-in user's permissions come in the same query as the
     user (every page checks a role), as `user.role_permissions`, so a role check costs no query
-    of its own. That query is compiled once per process (user_with_permissions_sql)."""
+    of its own. That query is compiled once per process (user_with_permissions_query)."""
 
     def get_user(self, user_id):
         user_model = get_user_model()
@@ -70,7 +69,8 @@ class RoleBackend(ModelBackend):
             user_id = user_model._meta.pk.to_python(user_id)
         except ValidationError:
             return None
-        users = user_model.objects.raw(user_with_permissions_sql(), [user_id])
+        query = user_with_permissions_query()
+        users = user_model.objects.raw(query.sql, query.bind(user_id))
         user = next(iter(users), None)
         if user is None:
             return None

@@ -23,10 +23,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
+from leads.compiled import STAND_IN, CompiledQuery, compile_once
 from leads.models import Bot, Lead
 from leads.selectors import counting, rollup_counts
 
@@ -121,34 +121,26 @@ def visibility(user) -> Visibility:
     return cached
 
 
-# Stands for the user id in the query compiled once (no user has it).
-ANY_USER = -1
-
-
 @cache
-def bots_with_member_flag_sql() -> tuple[str, tuple]:
-    """Every bot's id and name and whether one user is a member of it, by name, as SQL and
-    parameters (ANY_USER where the user id goes), compiled once per process like the signed-in
-    user's query (accounts.backends): every page asks, and compiling it cost thirty times
-    running it."""
-    members = Bot.members.through.objects.filter(bot_id=OuterRef("pk"), user_id=ANY_USER)
+def bots_with_member_flag_query() -> CompiledQuery:
+    """Every bot's id and name and whether one user is a member of it, by name, compiled once
+    per process like the signed-in user's query (accounts.backends): every page asks, and
+    compiling it cost thirty times running it."""
+    members = Bot.members.through.objects.filter(bot_id=OuterRef("pk"), user_id=STAND_IN)
     rows = (
         Bot.objects.annotate(member=Exists(members))
         .order_by("name", "id")
         .values_list("id", "name", "member")
     )
-    sql, params = rows.query.sql_with_params()
-    if list(params).count(ANY_USER) != 1:
-        raise ImproperlyConfigured(f"Expected the user id once among the parameters: {params}")
-    return sql, tuple(params)
+    return compile_once(rows)
 
 
 def _visibility(user) -> Visibility:
     if user is None or not user.is_authenticated or not user.is_active:
         return Visibility(bots=(), installation_bots=Bot.objects.count())
-    sql, params = bots_with_member_flag_sql()
+    query = bots_with_member_flag_query()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk if value == ANY_USER else value for value in params])
+        cursor.execute(query.sql, query.bind(user.pk))
         rows = cursor.fetchall()
     if user.is_superuser or (len(rows) == 1 and user.has_perm(ROLE_PERMISSION)):
         seen = rows
