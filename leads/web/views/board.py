@@ -263,6 +263,7 @@ def board(request: HttpRequest) -> HttpResponse:
             "kept_labels": [described(name, value) for name, value in kept],
             "status_keys": STATUS_KEYS,
         },
+        using="jinja2",
     )
 
 
@@ -288,10 +289,8 @@ def board_more(request: HttpRequest) -> HttpResponse:
         "board_url": with_query(reverse("leads:board"), query),
         "status_keys": STATUS_KEYS,
     }
-    template = (
-        "leads/partials/board_more.html" if request.htmx else "leads/partials/board_column.html"
-    )
-    return render(request, template, values)
+    template = "leads/partials/board_more.html" if request.htmx else "leads/board_column.html"
+    return render(request, template, values, using="jinja2")
 
 
 def _conflict_text(lead: Lead, conflict: services.EditConflict, version: int) -> str:
@@ -355,6 +354,7 @@ def board_move(request: HttpRequest, uuid: str) -> HttpResponse:
             "status": lead.status,
         },
         status=http_status,
+        using="jinja2",
     )
     # The navigation's pending/failed badges refresh at once instead of at their next poll.
     response.headers["HX-Trigger"] = "changes-updated"
