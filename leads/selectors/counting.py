@@ -52,12 +52,18 @@ def _full_key(kind: str, key: str) -> str:
 
 def cached(kind: str, key: str, compute: Callable[[], object]) -> object:
     """`compute()`, cached under `kind`, `key` and the mirror version."""
+    return cached_or_computed(kind, key, compute)[0]
+
+
+def cached_or_computed(kind: str, key: str, compute: Callable[[], object]) -> tuple[object, bool]:
+    """As cached(), and whether this call computed the value (True) or found it cached."""
     full_key = _full_key(kind, key)
     value = cache.get(full_key)
-    if value is None:
-        value = compute()
-        cache.set(full_key, value, ttl())
-    return value
+    if value is not None:
+        return value, False
+    value = compute()
+    cache.set(full_key, value, ttl())
+    return value, True
 
 
 def peek(kind: str, key: str) -> object | None:

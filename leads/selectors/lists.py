@@ -125,7 +125,18 @@ def status_counts(
     scope: Scope = EVERY_BOT,
     matched: Callable[[], QuerySet | None] | None = None,
 ) -> dict[str, int]:
-    """Leads per status under every filter but the status one, in one query (cached, under the
+    """status_counts_read()'s counts."""
+    return status_counts_read(params, scope=scope, matched=matched)[0]
+
+
+def status_counts_read(
+    params: QueryDict,
+    *,
+    scope: Scope = EVERY_BOT,
+    matched: Callable[[], QuerySet | None] | None = None,
+) -> tuple[dict[str, int], bool]:
+    """(counts, whether they were read from the database now rather than from the cache).
+    Leads per status under every filter but the status one, in one query (cached, under the
     scope too: the FilterSet and the SQL are only built on a miss): `all` of them (a status
     that is none of the six counts there only) and `newest`, the highest id listed, from which
     the new-leads bar counts arrivals. `matched`: gives the leads matching(params) when the
@@ -151,12 +162,9 @@ def status_counts(
                 counts[status] = n
         return {"all": total, "newest": newest, **counts}
 
-    return counting.cached("status-counts", status_counts_key(params, scope), compute)
-
-
-def status_counts_key(params: QueryDict, scope: Scope = EVERY_BOT) -> str:
-    """What status_counts() caches its answer under: every filter but the status one."""
-    return counting.params_key(params, without=("status", *CONTROL_PARAMS), scope=scope.key)
+    # Cached under every filter but the status one.
+    key = counting.params_key(params, without=("status", *CONTROL_PARAMS), scope=scope.key)
+    return counting.cached_or_computed("status-counts", key, compute)
 
 
 def neighbours(

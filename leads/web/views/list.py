@@ -153,10 +153,9 @@ class LeadListView(PermissionRequiredMixin, ExportMixin, SingleTableMixin, Filte
     def tabs(self) -> tuple[dict[str, int], bool]:
         """The status tabs' counts (every filter but the status one; cached), and whether this
         request read them from the database."""
-        key = list_queries.status_counts_key(self.params, self.scope)
-        read_now = counting.peek("status-counts", key) is None
-        counts = list_queries.status_counts(self.params, scope=self.scope, matched=self.own_matches)
-        return counts, read_now
+        return list_queries.status_counts_read(
+            self.params, scope=self.scope, matched=self.own_matches
+        )
 
     def own_matches(self):
         """The page's own filtered leads (its FilterSet's, when valid), which the status tabs
