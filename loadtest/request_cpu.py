@@ -46,7 +46,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as loadtest  # noqa: E402
 from agent import ACTIONS, Agent  # noqa: E402
 from faults import Proc  # noqa: E402
-from services import PY, ROOT, shell_json, stop_all, wait_http  # noqa: E402
+from services import (  # noqa: E402
+    PY,
+    ROOT,
+    is_postgres,
+    postgres_database,
+    shell_json,
+    stop_all,
+    wait_http,
+)
 from snippets import CREATE_USERS, LEADS_AND_SETTINGS  # noqa: E402
 
 HOST = "127.0.0.1:8000"
@@ -150,8 +158,9 @@ def set_up(reuse: bool) -> tuple[loadtest.Run, loadtest.Team]:
     """The load test's set-up, into this tool's own database and log folder."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        run = loadtest.environment("PostgreSQL", _postgres_database(url, reuse), None)
+    if is_postgres(url):
+        _name, run_url, _admin = postgres_database(url, "loadprofile", fresh=not reuse)
+        run = loadtest.environment("PostgreSQL", run_url, None)
     else:
         if not reuse:
             for suffix in ("", "-wal", "-shm"):
@@ -170,22 +179,6 @@ def set_up(reuse: bool) -> tuple[loadtest.Run, loadtest.Team]:
         found = shell_json(LEADS_AND_SETTINGS, run.env, run.logs["setup"])
         return run, loadtest.Team(names, password, found["uuids"], found["proxy_ssl"], {})
     return run, loadtest.set_up(run)
-
-
-def _postgres_database(url: str, reuse: bool) -> str:
-    """The URL of this tool's own PostgreSQL database, created anew unless `reuse`."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/') or 'postgres'}_loadprofile"
-    if not reuse:
-        admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 def _sandbox_args(run: loadtest.Run) -> list[str]:

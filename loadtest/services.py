@@ -179,21 +179,31 @@ def pending_changes(base: str) -> tuple[int, int]:
     return int(report.get("pending_changes", -1)), int(report.get("failed_changes", -1))
 
 
+def is_postgres(url: str) -> bool:
+    return url.startswith(("postgres://", "postgresql://", "pgsql://"))
+
+
+def postgres_database(url: str, suffix: str, *, fresh: bool = True) -> tuple[str, str, str]:
+    """(name, URL, admin URL) of the database `<URL's name>_<suffix>` beside `url`'s, created
+    anew when `fresh`."""
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'postgres'}_{suffix}"
+    admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
+    if fresh:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return name, urlunsplit(parts._replace(path=f"/{name}")), admin
+
+
 def database() -> tuple[str, str, str | None]:
     """(engine label, DATABASE_URL for the run, PostgreSQL admin URL to drop it afterwards)."""
     url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://", "pgsql://")):
-        import psycopg
-
-        parts = urlsplit(url)
-        name = parts.path.lstrip("/") or "postgres"
-        test_name = f"{name}_loadtest"
-        run_url = urlunsplit(parts._replace(path=f"/{test_name}"))
-        admin = urlunsplit(parts._replace(scheme="postgresql", path="/postgres"))
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{test_name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{test_name}"')
-        return f"PostgreSQL ({test_name})", run_url, admin
+    if is_postgres(url):
+        name, run_url, admin = postgres_database(url, "loadtest")
+        return f"PostgreSQL ({name})", run_url, admin
     if url and not url.startswith("sqlite"):
         raise SystemExit(f"loadtest: unsupported DATABASE_URL scheme {url.split(':', 1)[0]!r}")
     path = ROOT / "var" / "loadtest.sqlite3"
