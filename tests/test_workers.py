@@ -105,7 +105,7 @@ def test_a_worker_whose_connection_ends_between_rounds_connects_again(
 ):
     """Seen in the load test's faults run on PostgreSQL: pg_terminate_backend landed between the
     loop's connection check and its query for the next task, and django-tasks-db's loop raised
-    out and ended the worker. Ours (botpenguin/management/commands/db_worker.py) connects again
+    out and ended the worker. Ours (botpanel/management/commands/db_worker.py) connects again
     and goes on delivering."""
     from django.db import OperationalError
     from django_tasks_db.models import DBTaskResultQuerySet

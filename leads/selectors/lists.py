@@ -49,11 +49,11 @@ class ListQuerySet(QuerySet):
         clone.__class__ = IdsFirstQuerySet
         return clone
 
-    def deferred(self, k) -> bool:
+    def fetches_ids_first(self, k) -> bool:
         return isinstance(k, slice) and k.step is None and (k.start or 0) >= DEEP_PAGE_OFFSET
 
     def __getitem__(self, k):
-        if self.deferred(k):
+        if self.fetches_ids_first(k):
             # QuerySet's own slicing of the ids: this class's would come back here.
             ids = QuerySet.__getitem__(self.values("pk"), k)
             return self.filter(pk__in=ids)
@@ -63,7 +63,7 @@ class ListQuerySet(QuerySet):
 class IdsFirstQuerySet(ListQuerySet):
     """A ListQuerySet whose every slice is fetched ids first (ListQuerySet.ids_first)."""
 
-    def deferred(self, k) -> bool:
+    def fetches_ids_first(self, k) -> bool:
         return isinstance(k, slice) and k.step is None
 
 
